@@ -1,0 +1,50 @@
+"""What may be uploaded, and how long each kind of file may be cached.
+
+The single definition of the upload media contract. The signer enforces it, the CDN cache
+policies (``infra/policies.py``) derive their TTLs from it and the local CDN serves by it, so a
+manifest is never cached longer at the edge than the app expects. Pure data: this module must
+import nothing outside the standard library (it ships inside the Lambda zip).
+"""
+
+from __future__ import annotations
+
+# Extension (lower case, with the dot) -> the only Content-Type accepted for it.
+MEDIA_TYPES: dict[str, str] = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".vtt": "text/vtt",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+
+# HLS playlists are rewritten when a job is re-uploaded: seconds-level caching only.
+MANIFEST_EXTENSIONS: frozenset[str] = frozenset({".m3u8"})
+MANIFEST_MAX_AGE_SECONDS = 5
+MANIFEST_CACHE_CONTROL = f"public, max-age={MANIFEST_MAX_AGE_SECONDS}"
+
+# Everything else is content-addressed by job and never changes once written.
+IMMUTABLE_MAX_AGE_SECONDS = 31_536_000
+IMMUTABLE_CACHE_CONTROL = f"public, max-age={IMMUTABLE_MAX_AGE_SECONDS}, immutable"
+
+# CloudFront path patterns that get the long-lived segment cache policy (the default behaviour
+# uses it too); manifests get their own behaviour.
+SEGMENT_PATH_EXTENSIONS: tuple[str, ...] = (".ts", ".m4s", ".mp4", ".aac", ".vtt")
+
+
+def extension_of(path: str) -> str:
+    """The lower-cased extension of the last path segment, with its dot ('' when none)."""
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+def cache_control_for(path: str) -> str:
+    """The Cache-Control the object is stored with (signed into its upload URL)."""
+    return MANIFEST_CACHE_CONTROL if extension_of(path) in MANIFEST_EXTENSIONS else IMMUTABLE_CACHE_CONTROL
