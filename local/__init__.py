@@ -1,0 +1,1 @@
+"""The local development stack: the whole upload pipeline on one machine."""

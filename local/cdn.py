@@ -1,0 +1,133 @@
+"""A local CDN: what CloudFront does for ``GET``/``HEAD`` of ``/<prefix>...``, served from the emulator.
+
+Headers come from the same definitions the distribution is declared with: the response headers
+policy's CORS and security headers (``infra.policies.cdn_cors`` / ``cdn_security_headers``) and the
+object's own ``Cache-Control`` (stored by the signed PUT). Like CloudFront it answers ``Range``
+with 206, ``If-None-Match`` with 304, CORS preflights itself, and 403 for a key it may not read
+(OAC without ``s3:ListBucket`` turns a missing object into AccessDenied).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from infra import policies
+
+# Object headers CloudFront passes through from S3.
+PASSED_THROUGH = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Content-Length", "Content-Range")
+CHUNK_BYTES = 256 * 1024
+
+
+def security_headers() -> dict[str, str]:
+    """The response headers policy's security headers, as HTTP headers."""
+    config = policies.cdn_security_headers()
+    headers = {}
+    if config.get("contentTypeOptions"):
+        headers["X-Content-Type-Options"] = "nosniff"
+    hsts = config.get("strictTransportSecurity")
+    if hsts:
+        value = f"max-age={hsts['accessControlMaxAgeSec']}"
+        headers["Strict-Transport-Security"] = value + ("; includeSubDomains" if hsts.get("includeSubdomains") else "")
+    referrer = config.get("referrerPolicy")
+    if referrer:
+        headers["Referrer-Policy"] = referrer["referrerPolicy"]
+    return headers
+
+
+def cors_response_headers(origin: str | None, origins: tuple[str, ...], preflight: bool = False) -> dict[str, str]:
+    """The CORS headers CloudFront's response headers policy adds for a request from ``origin``."""
+    if origin is None:
+        return {}
+    cors = policies.cdn_cors(origins)
+    allowed = cors["accessControlAllowOrigins"]["items"]
+    if "*" in allowed:
+        headers = {"Access-Control-Allow-Origin": "*"}
+    elif origin in allowed:
+        headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    else:
+        return {}
+    if preflight:
+        headers["Access-Control-Allow-Methods"] = ",".join(cors["accessControlAllowMethods"]["items"])
+        headers["Access-Control-Allow-Headers"] = ",".join(cors["accessControlAllowHeaders"]["items"])
+        headers["Access-Control-Max-Age"] = str(cors["accessControlMaxAgeSec"])
+    else:
+        headers["Access-Control-Expose-Headers"] = ",".join(cors["accessControlExposeHeaders"]["items"])
+    if cors["accessControlAllowCredentials"]:
+        headers["Access-Control-Allow-Credentials"] = "true"
+    return headers
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def cdn_endpoint(s3: Any, bucket: str, prefix: str, origins: tuple[str, ...]) -> Callable[[Request], Any]:
+    cors_methods = policies.cdn_cors(origins)["accessControlAllowMethods"]["items"]
+
+    async def endpoint(request: Request) -> Response:
+        key = request.url.path.lstrip("/")
+        origin = request.headers.get("origin")
+        base = security_headers()
+        if request.method == "OPTIONS":
+            requested = request.headers.get("access-control-request-method", "").upper()
+            if requested not in cors_methods:
+                return Response(status_code=403, headers=base)
+            return Response(status_code=200, headers={**base, **cors_response_headers(origin, origins, preflight=True)})
+        headers = {**base, **cors_response_headers(origin, origins)}
+        if not key.startswith(prefix) or key == prefix:
+            return _denied(headers)
+
+        params: dict[str, str] = {"Bucket": bucket, "Key": key}
+        if "range" in request.headers:
+            params["Range"] = request.headers["range"]
+        try:
+            if request.method == "HEAD":
+                obj = await run_in_threadpool(s3.head_object, Bucket=bucket, Key=key)
+            else:
+                obj = await run_in_threadpool(s3.get_object, **params)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code"))
+            if code in ("InvalidRange", "416"):
+                return Response(status_code=416, headers=headers)
+            return _denied(headers)
+
+        meta = obj["ResponseMetadata"]["HTTPHeaders"]
+        for name in PASSED_THROUGH:
+            if name.lower() in meta:
+                headers[name] = meta[name.lower()]
+        headers["Accept-Ranges"] = "bytes"
+        etag = headers.get("ETag", "")
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match and etag and _etag_matches(if_none_match, etag):
+            if "Body" in obj:
+                obj["Body"].close()
+            for name in ("Content-Length", "Content-Range", "Content-Type"):
+                headers.pop(name, None)
+            return Response(status_code=304, headers=headers)
+        status = 206 if "Content-Range" in headers else 200
+        if request.method == "HEAD":
+            return Response(status_code=status, headers=headers)
+
+        async def body() -> AsyncIterator[bytes]:
+            stream = obj["Body"]
+            try:
+                async for chunk in iterate_in_threadpool(stream.iter_chunks(CHUNK_BYTES)):
+                    yield chunk
+            finally:
+                stream.close()
+
+        return StreamingResponse(body(), status_code=status, headers=headers)
+
+    return endpoint
+
+
+def _denied(headers: dict[str, str]) -> Response:
+    body = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
+    return Response(body, status_code=403, media_type="application/xml", headers=headers)

@@ -1,0 +1,124 @@
+"""API Gateway (HTTP API, payload 2.0) in front of the very signer Lambda handler.
+
+Builds the event API Gateway would send for ``POST /`` and turns the handler's result back into
+an HTTP response; answers CORS as the API's ``cors_configuration`` (``infra.policies.api_cors``)
+makes API Gateway answer. Other routes get API Gateway's own ``{"message":"Not Found"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from infra import policies
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+
+
+class LocalContext:
+    """The parts of the Lambda context object a handler may read."""
+
+    function_name = "lux-sign-uploads-local"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-west-2:000000000000:function:lux-sign-uploads-local"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + 10
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def api_gateway_event(request: Request, body: bytes) -> dict[str, Any]:
+    """The payload-2.0 event for this request (headers lower-cased and comma-joined, as AWS does)."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    try:
+        text, is_base64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode("ascii"), True
+    now = time.time()
+    client = request.client.host if request.client else "127.0.0.1"
+    return {
+        "version": "2.0",
+        "routeKey": f"{request.method} {request.url.path}",
+        "rawPath": request.url.path,
+        "rawQueryString": request.url.query,
+        "headers": headers,
+        "body": text,
+        "isBase64Encoded": is_base64,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": request.url.hostname or "localhost",
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method,
+                "path": request.url.path,
+                "protocol": f"HTTP/{request.scope.get('http_version', '1.1')}",
+                "sourceIp": client,
+                "userAgent": request.headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{request.method} {request.url.path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+    }
+
+
+def cors_headers(request: Request, origins: tuple[str, ...]) -> dict[str, str]:
+    """The Access-Control-* headers API Gateway adds for this request's Origin (none if not allowed)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return {}
+    cors = policies.api_cors(origins)
+    if "*" in cors["allowOrigins"]:
+        return {"Access-Control-Allow-Origin": "*"}
+    if origin in cors["allowOrigins"]:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}
+
+
+def signer_endpoint(handler: LambdaHandler, origins: tuple[str, ...]) -> Callable[[Request], Any]:
+    cors = policies.api_cors(origins)
+
+    async def endpoint(request: Request) -> Response:
+        allow = cors_headers(request, origins)
+        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+            requested = request.headers["access-control-request-method"].upper()
+            if not allow or requested not in cors["allowMethods"]:
+                return Response(status_code=204)
+            return Response(
+                status_code=204,
+                headers={
+                    **allow,
+                    "Access-Control-Allow-Methods": ",".join(cors["allowMethods"]),
+                    "Access-Control-Allow-Headers": ",".join(cors["allowHeaders"]),
+                    "Access-Control-Max-Age": str(cors["maxAge"]),
+                },
+            )
+        if request.method != "POST":
+            return JSONResponse({"message": "Not Found"}, status_code=404, headers=allow)
+        body = await request.body()
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return JSONResponse({"message": "Request Entity Too Large"}, status_code=413, headers=allow)
+        event = api_gateway_event(request, body)
+        result = await run_in_threadpool(handler, event, LocalContext())
+        payload = result.get("body", "")
+        content = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
+        headers = {**{k: str(v) for k, v in (result.get("headers") or {}).items()}, **allow}
+        return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
+
+    return endpoint

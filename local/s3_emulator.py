@@ -1,0 +1,82 @@
+"""An S3 emulator on loopback (moto's server, in-process), configured like the real bucket.
+
+The bucket's CORS rules and lifecycle come from ``infra/policies.py``, the same functions the
+Pulumi program declares them with; only the key spelling differs (the engine's camelCase vs the
+S3 API's PascalCase), which :func:`to_s3_api` translates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from moto.server import ThreadedMotoServer
+
+from infra import policies
+
+LOCAL_REGION = "us-west-2"
+# moto accepts any credentials; these are obviously fake and never leave the machine.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "LOCALDEVACCESSKEY", "aws_secret_access_key": "local-dev-secret-key"}
+
+
+def to_s3_api(value: Any) -> Any:
+    """camelCase engine keys -> the S3 API's PascalCase (``id`` -> ``ID``)."""
+    if isinstance(value, dict):
+        return {("ID" if key == "id" else key[:1].upper() + key[1:]): to_s3_api(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [to_s3_api(v) for v in value]
+    return value
+
+
+def s3_client(endpoint_url: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        config=BotoConfig(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        **LOCAL_CREDENTIALS,
+    )
+
+
+class S3Emulator:
+    """moto's S3 server on ``host:port`` with the media bucket created and configured."""
+
+    def __init__(self, host: str, port: int, bucket: str, prefix: str, expiration_days: int, origins: tuple[str, ...]):
+        self.host, self.port, self.bucket = host, port, bucket
+        self._prefix, self._expiration_days, self._origins = prefix, expiration_days, origins
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104 - compared, not bound
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        self._server.start()
+        self.configure_bucket()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def configure_bucket(self) -> None:
+        s3 = s3_client(self.endpoint_url)
+        s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": LOCAL_REGION})
+        s3.put_public_access_block(
+            Bucket=self.bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_cors(
+            Bucket=self.bucket, CORSConfiguration={"CORSRules": to_s3_api(policies.bucket_cors_rules(self._origins))}
+        )
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=self.bucket,
+            LifecycleConfiguration={
+                "Rules": to_s3_api(policies.bucket_lifecycle_rules(self._prefix, self._expiration_days))
+            },
+        )
