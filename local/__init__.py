@@ -1,0 +1,1 @@
+"""The local stack: everything that runs the upload pipeline on one machine for development."""
