@@ -9,6 +9,7 @@ relative: commands run with the job's work directory as their ``cwd``, which kee
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import math
 import subprocess
@@ -135,7 +136,10 @@ def probe(source: Path, ffprobe: str = "ffprobe", timeout: float = 60.0) -> Prob
     except subprocess.TimeoutExpired as exc:
         raise ProcessingError("probe_failed", f"ffprobe did not finish within {timeout:g} s.") from exc
     if done.returncode != 0:
-        reason = _last_line(done.stderr).replace(f"{source}: ", "") or f"ffprobe exited with status {done.returncode}"
+        reason = (
+            _last_line(done.stderr).replace(f"{source}: ", "")
+            or f"ffprobe exited with status {done.returncode}"
+        )
         raise ProcessingError("not_a_video", f"The upload is not a video ffprobe can read: {reason}")
     return parse_probe(done.stdout)
 
@@ -260,7 +264,8 @@ def single_pass_command(
     n = len(renditions)
     labels = [f"[v{i}]" for i in range(n)]
     graph = f"[0:v:0]split={n}{''.join(labels)}" + "".join(
-        f";{label}{_scale_filter(r)}[o{i}]" for i, (label, r) in enumerate(zip(labels, renditions, strict=True))
+        f";{label}{_scale_filter(r)}[o{i}]"
+        for i, (label, r) in enumerate(zip(labels, renditions, strict=True))
     )
     args = [*_base_args(ffmpeg), "-i", str(source), "-filter_complex", graph]
     for i in range(n):
@@ -381,10 +386,8 @@ def run_ffmpeg(
         if reason is not None:
             proc.kill()
             break
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            pass
     proc.wait()
     for reader in readers:
         reader.join(timeout=5)
@@ -410,7 +413,9 @@ def avc_codecs_tag(profile: str, level: int) -> str:
     return f"avc1.{idc:02x}{constraints:02x}{level:02x}"
 
 
-def variant_stats(out_dir: Path, rendition: Rendition, *, has_audio: bool, ffprobe: str = "ffprobe") -> VariantStats:
+def variant_stats(
+    out_dir: Path, rendition: Rendition, *, has_audio: bool, ffprobe: str = "ffprobe"
+) -> VariantStats:
     """Bandwidths from the media playlist's segments; CODECS from the encoded stream's profile/level."""
     playlist = out_dir / rendition.playlist
     segments: list[tuple[float, int]] = []
@@ -467,9 +472,16 @@ def transcode(
     for rendition in renditions:
         (out_dir / rendition.name).mkdir(exist_ok=True)
     command = single_pass_command(
-        source, renditions, has_audio=info.has_audio, ffmpeg=ffmpeg, preset=preset, segment_seconds=segment_seconds
+        source,
+        renditions,
+        has_audio=info.has_audio,
+        ffmpeg=ffmpeg,
+        preset=preset,
+        segment_seconds=segment_seconds,
     )
-    run_ffmpeg(command, cwd=out_dir, timeout=timeout, duration=info.duration, on_progress=on_progress, cancel=cancel)
+    run_ffmpeg(
+        command, cwd=out_dir, timeout=timeout, duration=info.duration, on_progress=on_progress, cancel=cancel
+    )
     variants = [(r, variant_stats(out_dir, r, has_audio=info.has_audio, ffprobe=ffprobe)) for r in renditions]
     (out_dir / MASTER_PLAYLIST).write_text(master_playlist(variants))
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
