@@ -173,10 +173,11 @@ class _UploadReceiver:
 
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get("content-disposition", b""))
-        if options.get(b"name") == UPLOAD_FIELD.encode() and not self.found:
+        # Only a file part counts (a filename parameter, possibly empty); a text value named "file" does not.
+        is_file = b"filename" in options
+        if options.get(b"name") == UPLOAD_FIELD.encode() and is_file and not self.found:
             self.found = True
-            raw_name = options.get(b"filename")
-            self.filename = raw_name.decode("utf-8", "replace") if raw_name else None
+            self.filename = options[b"filename"].decode("utf-8", "replace") or None
             self._target = self.destination.open("wb")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:

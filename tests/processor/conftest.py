@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from processor_fakes import RecordingPublisher, ffprobe_json, wait_for
 
 from local.processor.settings import ProcessorSettings
 
-CDN = "http://cdn.test"
-
 
 def _generate(path: Path, *, size: str, seconds: float, audio: bool) -> Path:
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={size}:rate=24"]
+    command = [
+        "ffmpeg",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc=size={size}:rate=24",
+    ]
     if audio:
         command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
     command += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -52,49 +59,9 @@ def settings(tmp_path: Path) -> ProcessorSettings:
     )
 
 
-class RecordingPublisher:
-    """Copies what it is asked to publish (the processor deletes its own copy afterwards)."""
-
-    def __init__(self, destination: Path) -> None:
-        self.destination = destination
-        self.published: dict[str, list[str]] = {}
-        self.error: Exception | None = None
-
-    def publish(self, job_id: str, root: Path, files: list[str]) -> str | None:
-        if self.error is not None:
-            raise self.error
-        for name in files:
-            target = self.destination / job_id / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / name, target)
-        self.published[job_id] = list(files)
-        return None
-
-
 @pytest.fixture
 def publisher(tmp_path: Path) -> RecordingPublisher:
     return RecordingPublisher(tmp_path / "bucket")
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-def ffprobe_json(path: Path, *entries: str) -> dict[str, Any]:
-    done = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", *entries, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return json.loads(done.stdout)
 
 
 @pytest.fixture

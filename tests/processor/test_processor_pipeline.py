@@ -67,7 +67,11 @@ def test_single_pass_tees_each_encode_into_hls_and_mp4() -> None:
     assert len(slaves) == 4
     hls_360, mp4_360, hls_720, mp4_720 = slaves
     assert hls_360.endswith("]360p/index.m3u8") and "select=\\'v:0,a\\'" in hls_360
-    assert "f=hls" in hls_360 and "hls_playlist_type=vod" in hls_360 and "hls_fmp4_init_filename=init.mp4" in hls_360
+    assert (
+        "f=hls" in hls_360
+        and "hls_playlist_type=vod" in hls_360
+        and "hls_fmp4_init_filename=init.mp4" in hls_360
+    )
     assert mp4_360.endswith("]360p.mp4") and "f=mp4" in mp4_360
     assert "select=\\'v:1,a\\'" in hls_720 and mp4_720.endswith("]720p.mp4")
     assert "-progress" in cmd and "+global_header" in cmd
@@ -107,7 +111,9 @@ def test_probe_result_applies_rotation_and_detects_audio() -> None:
         ([{"codec_type": "video", "width": 64, "height": 64}], None, "no measurable duration"),
     ],
 )
-def test_probe_rejects_inputs_that_are_not_usable_video(streams: list[dict], duration: str | None, problem: str) -> None:
+def test_probe_rejects_inputs_that_are_not_usable_video(
+    streams: list[dict], duration: str | None, problem: str
+) -> None:
     with pytest.raises(ProcessingError, match=problem) as caught:
         pipeline.parse_probe(probe_output(streams, duration))
     assert caught.value.code == "not_a_video"
@@ -123,28 +129,58 @@ def test_master_playlist_lists_each_variant_with_bandwidth_resolution_and_codecs
     stats = pipeline.VariantStats(900_000, 700_000, "avc1.64001f,mp4a.40.2")
     text = pipeline.master_playlist([(r, stats) for r in plan_renditions(720, 1280)])
     assert text.count("#EXT-X-STREAM-INF:") == 2
-    assert 'BANDWIDTH=900000,AVERAGE-BANDWIDTH=700000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"' in text
+    assert (
+        'BANDWIDTH=900000,AVERAGE-BANDWIDTH=700000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"' in text
+    )
     assert text.rstrip().endswith("720p/index.m3u8")
     assert pipeline.avc_codecs_tag("High", 31) == "avc1.64001f"
 
 
 def test_ffmpeg_is_killed_and_the_reason_reported_on_timeout(tmp_path: Path) -> None:
-    endless = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=32x32", "-f", "null", "-"]
-    with pytest.raises(ProcessingError, match="did not finish within 0.3 s") as caught:
+    endless = [
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=32x32",
+        "-f",
+        "null",
+        "-",
+    ]
+    with pytest.raises(ProcessingError, match=r"did not finish within 0\.3 s") as caught:
         pipeline.run_ffmpeg(endless, cwd=tmp_path, timeout=0.3)
     assert caught.value.code == "timeout"
 
 
 def test_failed_ffmpeg_run_raises_with_its_error_output(tmp_path: Path) -> None:
     with pytest.raises(ProcessingError, match="exited with status") as caught:
-        pipeline.run_ffmpeg(["ffmpeg", "-nostdin", "-i", str(tmp_path / "missing.mp4"), "out.mp4"], cwd=tmp_path, timeout=10)
+        pipeline.run_ffmpeg(
+            ["ffmpeg", "-nostdin", "-i", str(tmp_path / "missing.mp4"), "out.mp4"], cwd=tmp_path, timeout=10
+        )
     assert "missing.mp4" in caught.value.message
 
 
 def test_cancel_stops_ffmpeg(tmp_path: Path) -> None:
     cancel = threading.Event()
     cancel.set()
-    endless = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=32x32", "-f", "null", "-"]
+    endless = [
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=32x32",
+        "-f",
+        "null",
+        "-",
+    ]
     with pytest.raises(ProcessingError) as caught:
         pipeline.run_ffmpeg(endless, cwd=tmp_path, timeout=30, cancel=cancel)
     assert caught.value.code == "cancelled"
