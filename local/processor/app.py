@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ def create_app(settings: ProcessorSettings, publisher: Publisher, cdn_base_url: 
         recovery = store.recover()
         if recovery.failed:
             log.warning("marked %d interrupted job(s) failed: %s", len(recovery.failed), recovery.failed)
+        for job_id in recovery.failed:  # what a crash left behind
+            shutil.rmtree(settings.work_dir / job_id, ignore_errors=True)
+            (settings.uploads_dir / f"{job_id}.upload").unlink(missing_ok=True)
         pool.start()
         for job_id in recovery.requeued:
             pool.submit(job_id)

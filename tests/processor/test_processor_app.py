@@ -197,7 +197,9 @@ def test_restart_mid_job_leaves_no_job_processing(
     store = JobStore(settings.db_path)
     interrupted, waiting = "1" * 32, "2" * 32
     store.create(interrupted, settings.uploads_dir / f"{interrupted}.upload")
-    store.mark_processing(interrupted)  # the process died here
+    store.mark_processing(interrupted)  # the process died here, leaving its files behind
+    (settings.uploads_dir / f"{interrupted}.upload").write_bytes(b"partial")
+    (settings.work_dir / interrupted / "360p").mkdir(parents=True)
     waiting_upload = settings.uploads_dir / f"{waiting}.upload"
     waiting_upload.write_bytes(clips["silent"].read_bytes())
     store.create(waiting, waiting_upload)
@@ -208,6 +210,42 @@ def test_restart_mid_job_leaves_no_job_processing(
         assert first["status"] == "failed"
         assert first["error"] == {"code": "interrupted", "message": "interrupted by restart"}
         assert settle(client, waiting, wait)["status"] == "ready"  # the queued job was re-queued
+    assert not any(settings.work_dir.iterdir()) and not any(settings.uploads_dir.iterdir())
+
+
+def test_ffmpeg_timeout_fails_the_job_with_the_reason(
+    settings: ProcessorSettings,
+    publisher: RecordingPublisher,
+    clips: dict[str, Path],
+    wait: Callable[..., Any],
+) -> None:
+    hung = ProcessorSettings(
+        **{
+            **settings.__dict__,
+            "ffmpeg_path": str(_slow_ffmpeg(settings.data_dir.parent)),
+            "ffmpeg_timeout_seconds": 0.5,
+        }
+    )
+    with TestClient(create_app(hung, publisher, CDN)) as client:
+        status = settle(client, upload(client, clips["silent"].read_bytes())["jobId"], wait)
+    assert status["status"] == "failed"
+    assert status["error"] == {
+        "code": "timeout",
+        "message": "ffmpeg did not finish within 0.5 s and was killed.",
+    }
+
+
+def test_container_outside_the_allowed_list_fails_naming_it(
+    settings: ProcessorSettings,
+    publisher: RecordingPublisher,
+    clips: dict[str, Path],
+    wait: Callable[..., Any],
+) -> None:
+    webm_only = ProcessorSettings(**{**settings.__dict__, "allowed_containers": frozenset({"webm"})})
+    with TestClient(create_app(webm_only, publisher, CDN)) as client:
+        status = settle(client, upload(client, clips["av"].read_bytes())["jobId"], wait)
+    assert status["error"]["code"] == "unsupported_container"
+    assert "'mov,mp4,m4a,3gp,3g2,mj2' is not accepted (allowed: webm)" in status["error"]["message"]
 
 
 def test_shutdown_mid_transcode_puts_the_job_back_in_the_queue(
