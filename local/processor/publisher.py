@@ -1,0 +1,90 @@
+"""Publishing a finished job: ask the signer for upload URLs, then PUT each file exactly as told.
+
+The processor uses the same signer contract as the mobile app, so the local stack exercises the
+real upload path (signer -> pre-signed PUT -> bucket) rather than writing into the bucket directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+CHUNK_BYTES = 1024 * 1024
+
+
+class PublishError(RuntimeError):
+    """The signer refused the job or an upload failed; the message says which and why."""
+
+
+class Publisher(Protocol):
+    def publish(self, job_id: str, root: Path, files: list[str]) -> str | None:
+        """Upload ``files`` (relative to ``root``) as ``videos/<job_id>/<path>``; return the playback URL."""
+        ...
+
+
+class SignerPublisher:
+    def __init__(
+        self, signer_endpoint: str, client: httpx.Client | None = None, timeout: float = 60.0
+    ) -> None:
+        self._endpoint = signer_endpoint
+        self._client = client or httpx.Client(timeout=timeout)
+
+    def publish(self, job_id: str, root: Path, files: list[str]) -> str | None:
+        request = {"jobId": job_id, "files": [{"path": p, "size": (root / p).stat().st_size} for p in files]}
+        try:
+            response = self._client.post(self._endpoint, json=request)
+        except httpx.HTTPError as exc:
+            raise PublishError(f"signer at {self._endpoint} unreachable: {exc}") from exc
+        body = _json(response)
+        if response.status_code != 200:
+            raise PublishError(f"signer rejected job {job_id} ({response.status_code}): {_error_text(body)}")
+        uploads = {u["path"]: u for u in body.get("uploads") or [] if isinstance(u, dict) and "path" in u}
+        missing = sorted(set(files) - uploads.keys())
+        if missing:
+            raise PublishError(f"signer returned no upload URL for: {', '.join(missing)}")
+        for path in files:
+            self._put(root / path, uploads[path])
+        playback = body.get("playbackUrl")
+        return str(playback) if playback else None
+
+    def _put(self, file: Path, upload: dict[str, Any]) -> None:
+        headers = {str(k): str(v) for k, v in (upload.get("headers") or {}).items()}
+        if not any(k.lower() == "content-length" for k in headers):
+            # S3 refuses chunked PUTs; say the length so the body streams from disk with it.
+            headers["Content-Length"] = str(file.stat().st_size)
+        method = str(upload.get("method") or "PUT")
+        try:
+            response = self._client.request(method, upload["url"], headers=headers, content=_chunks(file))
+        except httpx.HTTPError as exc:
+            raise PublishError(f"upload of {upload['path']} failed: {exc}") from exc
+        if not response.is_success:
+            detail = response.text[:300].strip() or "no body"
+            raise PublishError(f"upload of {upload['path']} got {response.status_code}: {detail}")
+
+
+def _chunks(file: Path) -> Iterator[bytes]:
+    with file.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            yield chunk
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_text(body: dict[str, Any]) -> str:
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return "no error body"
+    text = f"{error.get('code', 'error')}: {error.get('message', '')}".strip()
+    problems = [
+        f"{d.get('field')}: {d.get('problem')}" for d in error.get("details") or [] if isinstance(d, dict)
+    ]
+    return f"{text} ({'; '.join(problems)})" if problems else text
