@@ -33,14 +33,18 @@ def security_headers() -> dict[str, str]:
     hsts = config.get("strictTransportSecurity")
     if hsts:
         value = f"max-age={hsts['accessControlMaxAgeSec']}"
-        headers["Strict-Transport-Security"] = value + ("; includeSubDomains" if hsts.get("includeSubdomains") else "")
+        headers["Strict-Transport-Security"] = value + (
+            "; includeSubDomains" if hsts.get("includeSubdomains") else ""
+        )
     referrer = config.get("referrerPolicy")
     if referrer:
         headers["Referrer-Policy"] = referrer["referrerPolicy"]
     return headers
 
 
-def cors_response_headers(origin: str | None, origins: tuple[str, ...], preflight: bool = False) -> dict[str, str]:
+def cors_response_headers(
+    origin: str | None, origins: tuple[str, ...], preflight: bool = False
+) -> dict[str, str]:
     """The CORS headers CloudFront's response headers policy adds for a request from ``origin``."""
     if origin is None:
         return {}
@@ -79,7 +83,9 @@ def cdn_endpoint(s3: Any, bucket: str, prefix: str, origins: tuple[str, ...]) ->
             requested = request.headers.get("access-control-request-method", "").upper()
             if requested not in cors_methods:
                 return Response(status_code=403, headers=base)
-            return Response(status_code=200, headers={**base, **cors_response_headers(origin, origins, preflight=True)})
+            return Response(
+                status_code=200, headers={**base, **cors_response_headers(origin, origins, preflight=True)}
+            )
         headers = {**base, **cors_response_headers(origin, origins)}
         if not key.startswith(prefix) or key == prefix:
             return _denied(headers)

@@ -17,13 +17,18 @@ from infra import policies
 
 LOCAL_REGION = "us-west-2"
 # moto accepts any credentials; these are obviously fake and never leave the machine.
-LOCAL_CREDENTIALS = {"aws_access_key_id": "LOCALDEVACCESSKEY", "aws_secret_access_key": "local-dev-secret-key"}
+LOCAL_CREDENTIALS = {
+    "aws_access_key_id": "LOCALDEVACCESSKEY",
+    "aws_secret_access_key": "local-dev-secret-key",
+}
 
 
 def to_s3_api(value: Any) -> Any:
     """camelCase engine keys -> the S3 API's PascalCase (``id`` -> ``ID``)."""
     if isinstance(value, dict):
-        return {("ID" if key == "id" else key[:1].upper() + key[1:]): to_s3_api(v) for key, v in value.items()}
+        return {
+            ("ID" if key == "id" else key[:1].upper() + key[1:]): to_s3_api(v) for key, v in value.items()
+        }
     if isinstance(value, list):
         return [to_s3_api(v) for v in value]
     return value
@@ -34,7 +39,9 @@ def s3_client(endpoint_url: str) -> Any:
         "s3",
         endpoint_url=endpoint_url,
         region_name=LOCAL_REGION,
-        config=BotoConfig(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        config=BotoConfig(
+            signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 2}
+        ),
         **LOCAL_CREDENTIALS,
     )
 
@@ -42,7 +49,9 @@ def s3_client(endpoint_url: str) -> Any:
 class S3Emulator:
     """moto's S3 server on ``host:port`` with the media bucket created and configured."""
 
-    def __init__(self, host: str, port: int, bucket: str, prefix: str, expiration_days: int, origins: tuple[str, ...]):
+    def __init__(
+        self, host: str, port: int, bucket: str, prefix: str, expiration_days: int, origins: tuple[str, ...]
+    ):
         self.host, self.port, self.bucket = host, port, bucket
         self._prefix, self._expiration_days, self._origins = prefix, expiration_days, origins
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -72,7 +81,8 @@ class S3Emulator:
             },
         )
         s3.put_bucket_cors(
-            Bucket=self.bucket, CORSConfiguration={"CORSRules": to_s3_api(policies.bucket_cors_rules(self._origins))}
+            Bucket=self.bucket,
+            CORSConfiguration={"CORSRules": to_s3_api(policies.bucket_cors_rules(self._origins))},
         )
         s3.put_bucket_lifecycle_configuration(
             Bucket=self.bucket,

@@ -75,11 +75,20 @@ class LocalSettings:
         return cls(**values)
 
     @property
+    def serves_all_interfaces(self) -> bool:
+        return self.host in ("0.0.0.0", "")  # noqa: S104 - compared, not bound
+
+    @property
+    def local_host(self) -> str:
+        """How processes on this machine reach the servers."""
+        return LOOPBACK if self.serves_all_interfaces else self.host
+
+    @property
     def advertised_host(self) -> str:
         """The host put into URLs: loopback, or this machine's LAN address when serving the LAN."""
         if self.public_host:
             return self.public_host
-        if self.host in ("0.0.0.0", ""):  # noqa: S104 - compared, not bound
+        if self.serves_all_interfaces:
             return lan_address()
         return self.host
 
@@ -181,10 +190,14 @@ class LocalStack:
         from lambda_src.sign_uploads.handler import handler
 
         origins = self.config.cors_allowed_origins
-        s3 = s3_client(f"http://{LOOPBACK if self.settings.host in ('0.0.0.0', '') else self.settings.host}:{self.settings.s3_port}")  # noqa: S104
+        s3 = s3_client(f"http://{self.settings.local_host}:{self.settings.s3_port}")
         cdn = cdn_endpoint(s3, self.config.bucket_name, self.config.prefix, origins)
         routes: list[Any] = [
-            Route("/", signer_endpoint(handler, origins), methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+            Route(
+                "/",
+                signer_endpoint(handler, origins),
+                methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+            ),
             Route("/" + self.config.prefix + "{path:path}", cdn, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/healthz", self._health, methods=["GET"]),
         ]
@@ -212,7 +225,7 @@ class LocalStack:
         if self._processor_settings is None and "LUX_PROCESSOR_DATA_DIR" not in os.environ:
             settings = dataclasses.replace(settings, data_dir=self.settings.data_dir / "processor")
         settings.check_tools()
-        internal_signer = f"http://{LOOPBACK if self.settings.host in ('0.0.0.0', '') else self.settings.host}:{self.settings.port}/"  # noqa: S104
+        internal_signer = f"http://{self.settings.local_host}:{self.settings.port}/"
         return create_app(settings, SignerPublisher(internal_signer), self.base_url)
 
     async def _health(self, request: Request) -> JSONResponse:
@@ -235,7 +248,12 @@ class LocalStack:
             self.emulator.stop()
             raise
         config = uvicorn.Config(
-            app, host=self.settings.host, port=self.settings.port, log_level="warning", lifespan="on", access_log=False
+            app,
+            host=self.settings.host,
+            port=self.settings.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
         )
         return uvicorn.Server(config)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from processor_fakes import RecordingPublisher, ffprobe_json, wait_for
 
 from local.processor.settings import ProcessorSettings
+from tests.processor.processor_fakes import RecordingPublisher, ffprobe_json, wait_for
 
 
 def _generate(path: Path, *, size: str, seconds: float, audio: bool) -> Path:

@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from processor_fakes import CDN, FakeSignerAndBucket, RecordingPublisher
 from starlette.testclient import TestClient
 
 from local.processor.app import create_app
 from local.processor.jobs import JobStatus, JobStore
 from local.processor.publisher import SignerPublisher
 from local.processor.settings import ProcessorSettings
+from tests.processor.processor_fakes import CDN, FakeSignerAndBucket, RecordingPublisher
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from processor_fakes import FakeSignerAndBucket
 
 from local.processor.publisher import PublishError, SignerPublisher
+from tests.processor.processor_fakes import FakeSignerAndBucket
 
 SIGNER = "http://signer.test/"
 
