@@ -39,16 +39,19 @@ def s3_accepts(method: str, url: str, sent_headers: dict[str, str], secret_key: 
         return False
     canonical_headers = "".join(f"{n}:{' '.join(lowered[n].split())}\n" for n in signed_names)
     canonical_query = "&".join(
-        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-        for k, v in sorted(query)
-        if k != "X-Amz-Signature"
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query) if k != "X-Amz-Signature"
     )
     canonical_request = "\n".join(
         [method, parts.path, canonical_query, canonical_headers, ";".join(signed_names), "UNSIGNED-PAYLOAD"]
     )
     scope = f"{date}/{region}/s3/aws4_request"
     string_to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", params["X-Amz-Date"], scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+        [
+            "AWS4-HMAC-SHA256",
+            params["X-Amz-Date"],
+            scope,
+            hashlib.sha256(canonical_request.encode()).hexdigest(),
+        ]
     )
     key = _sign(_sign(_sign(_sign(f"AWS4{secret_key}".encode(), date), region), "s3"), "aws4_request")
     expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()

@@ -49,7 +49,8 @@ def _botocore_client(region: str, access: str, secret: str, token: str | None, e
         aws_secret_access_key=secret,
         aws_session_token=token,
         config=Config(
-            signature_version="s3v4", s3={"addressing_style": style, "us_east_1_regional_endpoint": "regional"}
+            signature_version="s3v4",
+            s3={"addressing_style": style, "us_east_1_regional_endpoint": "regional"},
         ),
     )
 
@@ -85,7 +86,10 @@ def our_url(case: dict[str, Any]) -> str:
         endpoint_url=case["endpoint"],
     )
     return presigner.presign(
-        case["key"], content_type=case["content_type"], content_length=case["size"], cache_control=case["cache_control"]
+        case["key"],
+        content_type=case["content_type"],
+        content_length=case["size"],
+        cache_control=case["cache_control"],
     )
 
 
@@ -98,7 +102,9 @@ def generated_cases(count: int, seed: int = 20260101) -> list[dict[str, Any]]:
     cases = []
     for _ in range(count):
         access, secret, token = rng.choice(credentials)
-        segments = ["".join(rng.choices(KEY_ALPHABET, k=rng.randint(1, 12))) for _ in range(rng.randint(1, 4))]
+        segments = [
+            "".join(rng.choices(KEY_ALPHABET, k=rng.randint(1, 12))) for _ in range(rng.randint(1, 4))
+        ]
         path = "/".join(segments) + rng.choice(sorted(media.MEDIA_TYPES))
         cases.append(
             {
