@@ -1,0 +1,111 @@
+"""The signer's HTTP API: one POST route to the Lambda, throttled, access-logged, optionally JWT."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+
+ROUTE_KEY = "POST /"
+
+
+@dataclass(frozen=True)
+class SignerApiArgs:
+    api_name: str
+    function_name: pulumi.Input[str]
+    function_invoke_arn: pulumi.Input[str]
+    cors_allowed_origins: tuple[str, ...]
+    throttle_rate_per_second: float
+    throttle_burst: int
+    log_retention_days: int
+    jwt_issuer: str | None = None
+    jwt_audience: tuple[str, ...] = ()
+
+
+class SignerApi(pulumi.ComponentResource):
+    """Owns the HTTP API, its integration, route, optional JWT authorizer, the `$default` stage,
+    the access log group and the permission that lets only this API invoke the signer."""
+
+    def __init__(self, name: str, args: SignerApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("lux:api:SignerApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.api = aws.apigatewayv2.Api(
+            name,
+            name=args.api_name,
+            protocol_type="HTTP",
+            description="Issues pre-signed upload URLs for the mobile app",
+            cors_configuration=policies.api_cors(args.cors_allowed_origins),
+            opts=child,
+        )
+        self.access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{args.api_name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        self.integration = aws.apigatewayv2.Integration(
+            f"{name}-signer",
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_uri=args.function_invoke_arn,
+            integration_method="POST",
+            payload_format_version="2.0",
+            timeout_milliseconds=10_000,
+            opts=child,
+        )
+
+        self.authorizer: aws.apigatewayv2.Authorizer | None = None
+        auth: dict[str, pulumi.Input[str]] = {"authorization_type": "NONE"}
+        if args.jwt_issuer is not None:
+            self.authorizer = aws.apigatewayv2.Authorizer(
+                f"{name}-jwt",
+                api_id=self.api.id,
+                name="jwt",
+                authorizer_type="JWT",
+                identity_sources=["$request.header.Authorization"],
+                jwt_configuration={"issuer": args.jwt_issuer, "audiences": list(args.jwt_audience)},
+                opts=child,
+            )
+            auth = {"authorization_type": "JWT", "authorizer_id": self.authorizer.id}
+
+        self.route = aws.apigatewayv2.Route(
+            f"{name}-route",
+            api_id=self.api.id,
+            route_key=ROUTE_KEY,
+            target=self.integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+            **auth,
+            opts=child,
+        )
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            access_log_settings={
+                "destinationArn": self.access_logs.arn,
+                "format": json.dumps(policies.api_access_log_format(), sort_keys=True),
+            },
+            default_route_settings={
+                "throttlingRateLimit": args.throttle_rate_per_second,
+                "throttlingBurstLimit": args.throttle_burst,
+                "detailedMetricsEnabled": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.route]),
+        )
+        self.invoke_permission = aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            principal="apigateway.amazonaws.com",
+            # This API, any stage, only the POST / route.
+            source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/POST/"),
+            opts=child,
+        )
+
+        self.endpoint = self.api.api_endpoint.apply(lambda url: f"{url.rstrip('/')}/")
+        self.register_outputs({"apiId": self.api.id, "endpoint": self.endpoint, "stage": self.stage.name})

@@ -1,0 +1,120 @@
+"""The CDN: CloudFront in front of the private bucket, reading it through Origin Access Control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+
+ORIGIN_ID = "media-bucket"
+READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+CACHED_METHODS = ["GET", "HEAD", "OPTIONS"]
+
+
+@dataclass(frozen=True)
+class CdnArgs:
+    name_prefix: str
+    bucket_regional_domain_name: pulumi.Input[str]
+    price_class: str
+    cors_allowed_origins: tuple[str, ...]
+
+
+class Cdn(pulumi.ComponentResource):
+    """Owns the OAC, the two cache policies (manifests / segments), the response headers policy
+    and the distribution. The bucket grants this distribution read access (MediaBucket)."""
+
+    def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("lux:cdn:Cdn", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.origin_access_control = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            name=f"{args.name_prefix}-media",
+            description="CloudFront reads the private media bucket with SigV4",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        ttls = policies.cache_policy_ttls()
+        self.manifest_cache_policy = aws.cloudfront.CachePolicy(
+            f"{name}-manifests",
+            name=f"{args.name_prefix}-manifests",
+            comment="HLS playlists: seconds-level TTL so re-uploads are never stale",
+            parameters_in_cache_key_and_forwarded_to_origin=policies.cache_key_parameters(),
+            **_ttl_args(ttls["manifests"]),
+            opts=child,
+        )
+        self.segment_cache_policy = aws.cloudfront.CachePolicy(
+            f"{name}-segments",
+            name=f"{args.name_prefix}-segments",
+            comment="Segments, renditions, thumbnails: immutable per job, cached for a year",
+            parameters_in_cache_key_and_forwarded_to_origin=policies.cache_key_parameters(),
+            **_ttl_args(ttls["segments"]),
+            opts=child,
+        )
+        self.response_headers_policy = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-headers",
+            name=f"{args.name_prefix}-media-headers",
+            comment="CORS for players, ETag exposed, security headers",
+            cors_config=policies.cdn_cors(args.cors_allowed_origins),
+            security_headers_config=policies.cdn_security_headers(),
+            opts=child,
+        )
+
+        def behavior(cache_policy: aws.cloudfront.CachePolicy, path_pattern: str | None = None) -> dict:
+            spec = {
+                "targetOriginId": ORIGIN_ID,
+                "viewerProtocolPolicy": "redirect-to-https",
+                "allowedMethods": READ_METHODS,
+                "cachedMethods": CACHED_METHODS,
+                "compress": True,
+                "cachePolicyId": cache_policy.id,
+                "responseHeadersPolicyId": self.response_headers_policy.id,
+            }
+            if path_pattern is not None:
+                spec["pathPattern"] = path_pattern
+            return spec
+
+        ordered = [behavior(self.manifest_cache_policy, p) for p in policies.manifest_path_patterns()]
+        ordered += [behavior(self.segment_cache_policy, p) for p in policies.segment_path_patterns()]
+
+        self.distribution = aws.cloudfront.Distribution(
+            name,
+            enabled=True,
+            comment=f"{args.name_prefix} media",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=args.price_class,
+            origins=[
+                {
+                    "originId": ORIGIN_ID,
+                    "domainName": args.bucket_regional_domain_name,
+                    # OAC only: no s3OriginConfig, so no legacy origin access identity.
+                    "originAccessControlId": self.origin_access_control.id,
+                }
+            ],
+            default_cache_behavior=behavior(self.segment_cache_policy),
+            ordered_cache_behaviors=ordered,
+            restrictions={"geoRestriction": {"restrictionType": "none"}},
+            viewer_certificate={"cloudfrontDefaultCertificate": True},
+            opts=child,
+        )
+
+        self.domain_name = self.distribution.domain_name
+        self.base_url = self.distribution.domain_name.apply(lambda domain: f"https://{domain}")
+        self.register_outputs(
+            {
+                "distributionId": self.distribution.id,
+                "distributionArn": self.distribution.arn,
+                "domainName": self.domain_name,
+                "baseUrl": self.base_url,
+            }
+        )
+
+
+def _ttl_args(ttl: dict[str, int]) -> dict[str, int]:
+    return {"min_ttl": ttl["minTtl"], "default_ttl": ttl["defaultTtl"], "max_ttl": ttl["maxTtl"]}

@@ -1,0 +1,281 @@
+"""The one place stack configuration is read and validated.
+
+Every key is parsed from its raw string form (how the Pulumi engine hands config to the program)
+into a frozen :class:`StackConfig`. A bad value fails here, before any resource is declared, with
+a :class:`ConfigError` that names the key, so ``pulumi preview`` tells the reviewer what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PROJECT = "lux-video"
+
+# Values CloudWatch Logs accepts for retention_in_days.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+MAX_URL_TTL_SECONDS = 3600
+GIB = 1024**3
+# A single S3 PUT may carry at most 5 GiB.
+MAX_SINGLE_PUT_BYTES = 5 * GIB
+
+_BUCKET_NAME = re.compile(r"^(?!xn--)(?!sthree-)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^(?:[A-Za-z0-9_-]+/)+$")
+_ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
+_REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,56}$")  # leaves room for the "-role" suffix (64 max)
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+class ConfigError(ValueError):
+    """A stack config value is missing or invalid; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = f"{PROJECT}:{key}" if ":" not in key else key
+        self.problem = problem
+        super().__init__(f"config {self.key}: {problem}")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Typed, validated stack configuration. Defaults are stated once, in :data:`DEFAULTS`."""
+
+    stack: str
+    region: str
+    bucket_name: str
+    prefix: str
+    expiration_days: int
+    cors_allowed_origins: tuple[str, ...]
+    price_class: str
+    log_retention_days: int
+    url_ttl_seconds: int
+    max_files: int
+    max_file_bytes: int
+    throttle_rate_per_second: float
+    throttle_burst: int
+    signer_function_name: str
+    api_name: str
+    jwt_issuer: str | None
+    jwt_audience: tuple[str, ...]
+    default_tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every AWS resource carries (the stack file's ``aws:defaultTags``); explicit
+        providers must be given them, as they do not read the stack's ``aws:`` config."""
+        return dict(self.default_tags)
+
+    @property
+    def auth_required(self) -> bool:
+        """The signer route is protected by a JWT authorizer."""
+        return self.jwt_issuer is not None
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix for account-unique names (cache policies, OAC) so stacks never collide."""
+        return f"{PROJECT}-{self.stack}"
+
+
+# Key -> default (None: required). Raw values are strings, as the engine passes them.
+DEFAULTS: dict[str, Any] = {
+    "bucketName": None,
+    "prefix": "videos/",
+    "expirationDays": 30,
+    "corsAllowedOrigins": ["*"],
+    "priceClass": "PriceClass_100",
+    "logRetentionDays": 30,
+    "urlTtlSeconds": 900,
+    "maxFiles": 1000,
+    "maxFileBytes": MAX_SINGLE_PUT_BYTES,
+    "throttleRatePerSecond": 50,
+    "throttleBurst": 100,
+    "signerFunctionName": "lux-sign-uploads",
+    "apiName": "lux-video-api",
+    "jwtIssuer": None,
+    "jwtAudience": None,
+}
+
+
+def _int(raw: Mapping[str, str], key: str, low: int, high: int) -> int:
+    value = raw.get(key)
+    if value is None:
+        return int(DEFAULTS[key])
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(key, f"must be an integer, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(key, f"must be between {low} and {high}, got {number}")
+    return number
+
+
+def _float(raw: Mapping[str, str], key: str, low: float, high: float) -> float:
+    value = raw.get(key)
+    if value is None:
+        return float(DEFAULTS[key])
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ConfigError(key, f"must be a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(key, f"must be between {low} and {high}, got {number}")
+    return number
+
+
+def _string_list(raw: Mapping[str, str], key: str) -> list[str] | None:
+    value = raw.get(key)
+    if value is None:
+        default = DEFAULTS[key]
+        return None if default is None else list(default)
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        raise ConfigError(key, f"must be a list of strings (JSON or YAML list), got {value!r}") from None
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(key, f"must be a list of strings, got {value!r}")
+    return items
+
+
+def _origins(raw: Mapping[str, str]) -> tuple[str, ...]:
+    key = "corsAllowedOrigins"
+    origins = _string_list(raw, key) or []
+    if not origins:
+        raise ConfigError(key, 'must list at least one origin (use ["*"] to allow any)')
+    if "*" in origins and len(origins) > 1:
+        raise ConfigError(key, "'*' allows every origin and cannot be combined with others")
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise ConfigError(
+                key,
+                f"{origin!r} is not an origin: expected scheme://host[:port] with no path or trailing slash",
+            )
+    if len(set(origins)) != len(origins):
+        raise ConfigError(key, "lists an origin twice")
+    return tuple(origins)
+
+
+def _jwt(raw: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    issuer = raw.get("jwtIssuer") or None
+    audience = _string_list(raw, "jwtAudience")
+    if issuer is None and audience:
+        raise ConfigError("jwtIssuer", "is required when jwtAudience is set")
+    if issuer is None:
+        return None, ()
+    if not issuer.startswith("https://") or any(c.isspace() for c in issuer):
+        raise ConfigError("jwtIssuer", f"must be an https:// issuer URL, got {issuer!r}")
+    if not audience or not all(a.strip() for a in audience):
+        raise ConfigError("jwtAudience", "must list at least one non-empty audience when jwtIssuer is set")
+    return issuer, tuple(audience)
+
+
+def _default_tags(value: Any, stack: str) -> tuple[tuple[str, str], ...]:
+    key = "aws:defaultTags"
+    tags = (value or {}).get("tags") if isinstance(value, Mapping) else None
+    if not isinstance(tags, Mapping) or not all(isinstance(v, str) for v in tags.values()):
+        raise ConfigError(
+            key, "must be {tags: {project: lux-video, stack: <stack>, ...}} so every resource is tagged"
+        )
+    if tags.get("project") != PROJECT:
+        raise ConfigError(key, f"tags.project must be {PROJECT!r}, got {tags.get('project')!r}")
+    if tags.get("stack") != stack:
+        raise ConfigError(key, f"tags.stack must be the stack name {stack!r}, got {tags.get('stack')!r}")
+    return tuple(sorted((str(k), str(v)) for k, v in tags.items()))
+
+
+def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tags: Any = None) -> StackConfig:
+    """Validate raw project config (keys without the ``lux-video:`` namespace) into a StackConfig.
+
+    ``default_tags`` is the stack's ``aws:defaultTags`` object (``{"tags": {...}}``).
+    """
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(unknown[0], f"is not a known key (known: {', '.join(sorted(DEFAULTS))})")
+
+    if not region:
+        raise ConfigError("aws:region", "is required (e.g. `pulumi config set aws:region us-west-2`)")
+    if not _REGION.match(region):
+        raise ConfigError("aws:region", f"{region!r} is not an AWS region name")
+
+    bucket_name = raw.get("bucketName")
+    if not bucket_name:
+        raise ConfigError("bucketName", "is required (the media bucket's globally unique name)")
+    if not _BUCKET_NAME.match(bucket_name) or re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket_name):
+        raise ConfigError("bucketName", f"{bucket_name!r} is not a valid S3 bucket name")
+
+    prefix = raw.get("prefix", DEFAULTS["prefix"])
+    if not _PREFIX.match(prefix):
+        raise ConfigError(
+            "prefix",
+            f"{prefix!r} must be one or more [A-Za-z0-9_-] segments, each ending in '/', e.g. 'videos/'",
+        )
+
+    price_class = raw.get("priceClass", DEFAULTS["priceClass"])
+    if price_class not in PRICE_CLASSES:
+        raise ConfigError("priceClass", f"{price_class!r} is not one of {', '.join(PRICE_CLASSES)}")
+
+    log_retention_days = _int(raw, "logRetentionDays", 1, 3653)
+    if log_retention_days not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            "logRetentionDays",
+            f"{log_retention_days} is not a CloudWatch retention value ({', '.join(map(str, sorted(LOG_RETENTION_DAYS)))})",
+        )
+
+    function_name = raw.get("signerFunctionName", DEFAULTS["signerFunctionName"])
+    if not _FUNCTION_NAME.match(function_name):
+        raise ConfigError("signerFunctionName", f"{function_name!r} must be 1-56 of [A-Za-z0-9_-]")
+    api_name = raw.get("apiName", DEFAULTS["apiName"])
+    if not _NAME.match(api_name):
+        raise ConfigError("apiName", f"{api_name!r} must be 1-128 of [A-Za-z0-9_.-]")
+
+    jwt_issuer, jwt_audience = _jwt(raw)
+    return StackConfig(
+        stack=stack,
+        region=region,
+        bucket_name=bucket_name,
+        prefix=prefix,
+        expiration_days=_int(raw, "expirationDays", 1, 3650),
+        cors_allowed_origins=_origins(raw),
+        price_class=price_class,
+        log_retention_days=log_retention_days,
+        url_ttl_seconds=_int(raw, "urlTtlSeconds", 60, MAX_URL_TTL_SECONDS),
+        max_files=_int(raw, "maxFiles", 1, 10_000),
+        max_file_bytes=_int(raw, "maxFileBytes", 1, MAX_SINGLE_PUT_BYTES),
+        throttle_rate_per_second=_float(raw, "throttleRatePerSecond", 1, 10_000),
+        throttle_burst=_int(raw, "throttleBurst", 1, 5_000),
+        signer_function_name=function_name,
+        api_name=api_name,
+        jwt_issuer=jwt_issuer,
+        jwt_audience=jwt_audience,
+        default_tags=_default_tags(default_tags, stack),
+    )
+
+
+def load() -> StackConfig:
+    """Read the current stack's config from the Pulumi engine (or its mocks) and validate it."""
+    import pulumi
+
+    project_config = pulumi.Config(PROJECT)
+    raw = {key: value for key in DEFAULTS if (value := project_config.get(key)) is not None}
+    # Keys set in the stack file but unknown to the program are a typo worth failing on.
+    for full_key in _configured_keys():
+        namespace, _, key = full_key.partition(":")
+        if namespace == PROJECT and key not in DEFAULTS:
+            raise ConfigError(key, f"is not a known key (known: {', '.join(sorted(DEFAULTS))})")
+    aws_config = pulumi.Config("aws")
+    try:
+        default_tags = aws_config.get_object("defaultTags")
+    except Exception:
+        raise ConfigError("aws:defaultTags", "must be a YAML/JSON object") from None
+    return parse(raw, stack=pulumi.get_stack(), region=aws_config.get("region"), default_tags=default_tags)
+
+
+def _configured_keys() -> list[str]:
+    from pulumi.runtime import config as runtime_config
+
+    return [*runtime_config.get_config_env(), *runtime_config.CONFIG.get()]

@@ -1,0 +1,368 @@
+"""Offline plan: run the Pulumi program under recording mocks and write what it declares.
+
+``python -m infra.plan --stack dev`` (``make plan``) runs ``__main__.py`` exactly as the tests do:
+Pulumi's unit-test mocks stand in for the engine and the AWS provider, every resource registration
+is recorded (type, name, parent, import ID, protect flag, inputs) together with the stack outputs,
+and the result is written as sorted, indented JSON. Policy documents held as JSON strings are
+rendered as objects so a diff of two plans reads like a diff of the policies. Mock IDs and ARNs
+derive from resource names only, so two runs produce byte-identical files.
+
+A reviewer without AWS credentials diffs ``build/plan-<stack>.json`` of two commits to see what a
+change does to the stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+from infra.config import PROJECT
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+
+
+class PlanError(RuntimeError):
+    """The program could not be planned (bad config, unresolved values, ...)."""
+
+
+@dataclass
+class RecordedResource:
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    import_id: str | None = None
+    protect: bool = False
+    id: str | None = None
+    provider: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "inputs": render(self.inputs),
+        }
+        if self.import_id:
+            entry["import"] = self.import_id
+        if self.protect:
+            entry["protect"] = True
+        return entry
+
+
+@dataclass
+class Plan:
+    stack: str
+    config: dict[str, str]
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> RecordedResource:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(type_)]
+            raise LookupError(f"expected one {type_}{f' named {name}' if name else ''}, found {names}")
+        return found[0]
+
+    def children_of(self, urn: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "project": PROJECT,
+            "config": dict(sorted(self.config.items())),
+            "resources": [r.as_json() for r in sorted(self.resources, key=lambda r: r.urn)],
+            "outputs": render(self.outputs),
+        }
+
+    def to_text(self) -> str:
+        return json.dumps(self.as_json(), indent=2, sort_keys=True) + "\n"
+
+
+def _short_hash(*parts: str, length: int = 13) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Plays the AWS provider: echoes inputs back as state and fills in the computed attributes
+    (IDs, ARNs, domain names) the program reads, deterministically from the resource's name."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        if not args.custom:
+            return None, inputs
+        typ, name, region = args.typ, args.name, self.region
+        resource_id = args.resource_id or f"{name}-{_short_hash(typ, name, length=8)}"
+        state: dict[str, Any] = {**inputs, "arn": f"arn:aws:mock:{region}:{ACCOUNT_ID}:{name}"}
+
+        if typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or name
+            resource_id = bucket
+            state.update(
+                arn=f"arn:aws:s3:::{bucket}",
+                bucket=bucket,
+                bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
+                region=region,
+            )
+        elif typ == "aws:cloudfront/distribution:Distribution":
+            resource_id = args.resource_id or "E" + _short_hash(typ, name).upper()
+            state.update(
+                arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{resource_id}",
+                domainName=f"d{_short_hash(name, length=12)}.cloudfront.net",
+                hostedZoneId="Z2FDTNDATAQYW2",
+            )
+        elif typ in (
+            "aws:cloudfront/cachePolicy:CachePolicy",
+            "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+            "aws:cloudfront/originAccessControl:OriginAccessControl",
+        ):
+            resource_id = args.resource_id or str(_uuid_like(typ, name))
+        elif typ == "aws:iam/role:Role":
+            role_name = inputs.get("name") or name
+            resource_id = role_name
+            state.update(arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}", name=role_name)
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            group = inputs.get("name") or name
+            resource_id = group
+            state.update(arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}", name=group)
+        elif typ == "aws:lambda/function:Function":
+            fn = inputs.get("name") or name
+            resource_id = fn
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{fn}"
+            state.update(
+                arn=arn,
+                name=fn,
+                invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+                qualifiedArn=f"{arn}:$LATEST",
+            )
+        elif typ == "aws:apigatewayv2/api:Api":
+            api_id = args.resource_id or _short_hash(typ, name, length=10)
+            resource_id = api_id
+            state.update(
+                apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
+                executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{api_id}",
+                arn=f"arn:aws:apigateway:{region}::/apis/{api_id}",
+            )
+        elif typ == "aws:sns/topic:Topic":
+            topic = inputs.get("name") or name
+            state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)
+            resource_id = state["arn"]
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock",
+                "userId": "mock",
+            }, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+        raise PlanError(f"the plan has no mock for the invoke {args.token}; add one to RecordingMocks.call")
+
+
+def _uuid_like(*parts: str) -> str:
+    h = _short_hash(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping what the engine would see of each registration that the
+    Mocks API does not pass on: the parent, the import ID and the protect flag."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            parent = request.parent or None
+            if parent is not None and parent.endswith("::" + f"{PROJECT}-{pulumi.get_stack()}"):
+                parent = None  # the root stack: shown as no parent
+            self.recorded.append(
+                RecordedResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=parent,
+                    custom=bool(request.custom),
+                    inputs=dict(inputs),
+                    import_id=request.importId or None,
+                    protect=bool(request.protect),
+                    provider=request.provider or None,
+                    id=response.id or None,
+                )
+            )
+        return response
+
+
+def render(value: Any) -> Any:
+    """Plain JSON for the plan: assets as file digests, JSON documents in strings as objects."""
+    if isinstance(value, Mapping):
+        return {str(k): render(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [render(v) for v in value]
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {name: render(asset) for name, asset in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset):
+        path = Path(value.path)
+        return {"file": _relative(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return render(json.loads(value))
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml``."""
+    path = REPO_ROOT / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise PlanError(f"no stack file {path.name} (stacks: {', '.join(available_stacks()) or 'none'})")
+    document = yaml.safe_load(path.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def available_stacks() -> list[str]:
+    return sorted(
+        p.name[len("Pulumi.") : -len(".yaml")]
+        for p in REPO_ROOT.glob("Pulumi.*.yaml")
+        if p.name != "Pulumi.yaml"
+    )
+
+
+def engine_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine hands it to a program: every value a string, objects JSON-encoded."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        for key, value in values.items()
+    }
+
+
+@contextmanager
+def _isolated_runtime() -> Iterator[asyncio.AbstractEventLoop]:
+    """A fresh event loop and fresh runtime settings, so runs never leak into each other."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        pulumi.runtime.settings.reset_options()
+        pulumi.runtime.set_all_config({})
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def run(stack: str, config: Mapping[str, Any] | None = None, program: Path | None = None) -> Plan:
+    """Run the program for ``stack`` under recording mocks (``preview=False``: every output resolves).
+
+    ``config`` replaces the stack file's config map (keys fully qualified, e.g. ``lux-video:prefix``).
+    """
+    values = engine_config(stack_file_config(stack) if config is None else config)
+    region = values.get("aws:region", "us-west-2")
+    mocks = RecordingMocks(region)
+    monitor = RecordingMonitor(mocks)
+    exported: dict[str, Any] = {}
+    plan = Plan(stack=stack, config=values)
+
+    with _isolated_runtime():
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(values)
+
+        def capture(name: str, value: Any) -> None:
+            exported[name] = value
+
+        @pulumi.runtime.test
+        def program_run() -> pulumi.Output[Any]:
+            original_export = pulumi.export
+            pulumi.export = capture  # type: ignore[assignment]
+            try:
+                runpy.run_path(str(program or REPO_ROOT / "__main__.py"), run_name="__main__")
+            finally:
+                pulumi.export = original_export  # type: ignore[assignment]
+            # Wait for every output, so a value that never resolves is an error, not a silent gap.
+            return pulumi.Output.all(**exported).apply(plan.outputs.update)
+
+        program_run()
+
+    plan.resources = list(monitor.recorded)
+    _reject_unknowns(plan)
+    return plan
+
+
+def _reject_unknowns(plan: Plan) -> None:
+    def walk(value: Any, where: str) -> None:
+        if value == rpc.UNKNOWN:
+            raise PlanError(f"{where} is unknown after the run: a mock is missing a computed attribute")
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(v, f"{where}.{k}")
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
+
+    for resource in plan.resources:
+        walk(resource.inputs, f"{resource.type} {resource.name}")
+    walk(plan.outputs, "outputs")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--out", type=Path, help="output file (default build/plan-<stack>.json)")
+    args = parser.parse_args(argv)
+    try:
+        plan = run(args.stack)
+    except Exception as error:  # config and plan errors: one clear line, no traceback
+        print(f"plan failed for stack {args.stack}: {error}", file=sys.stderr)
+        return 1
+    out = args.out or REPO_ROOT / "build" / f"plan-{args.stack}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(plan.to_text())
+    print(
+        f"{out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out}: "
+        f"{len(plan.resources)} resources, outputs: {', '.join(sorted(plan.outputs))}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

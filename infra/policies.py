@@ -1,0 +1,233 @@
+"""Every security and delivery decision of the stack, as plain data.
+
+Pure functions of plain values (ARNs, origins, prefixes) returning dicts and lists. The Pulumi
+components call them inside ``Output.apply``; the local stack serves by them; the tests and the
+policy pack check them. One definition, many users: change a header here and the CDN, the local
+CDN and the tests all follow. This module must not import pulumi.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambda_src.sign_uploads import media
+
+IAM_VERSION = "2012-10-17"
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+BUCKET_CORS_METHODS = ("GET", "HEAD", "PUT")
+# The headers a pre-signed PUT carries (Content-Length cannot be set by browsers; listed for clarity).
+BUCKET_CORS_ALLOWED_HEADERS = ("content-type", "content-length", "cache-control")
+EXPOSED_HEADERS = ("ETag",)
+CORS_MAX_AGE_SECONDS = 3600
+ABORT_INCOMPLETE_MULTIPART_DAYS = 1
+
+
+def bucket_cors_rules(origins: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    """CORS on the media bucket: browsers may PUT with the signed headers and read ETag."""
+    return [
+        {
+            "allowedMethods": list(BUCKET_CORS_METHODS),
+            "allowedOrigins": list(origins),
+            "allowedHeaders": list(BUCKET_CORS_ALLOWED_HEADERS),
+            "exposeHeaders": list(EXPOSED_HEADERS),
+            "maxAgeSeconds": CORS_MAX_AGE_SECONDS,
+        }
+    ]
+
+
+def bucket_lifecycle_rules(prefix: str, expiration_days: int) -> list[dict[str, Any]]:
+    """Uploads expire after ``expiration_days``; abandoned multipart uploads never linger."""
+    return [
+        {
+            "id": "expire-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": prefix},
+            "expiration": {"days": expiration_days},
+        },
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abortIncompleteMultipartUpload": {"daysAfterInitiation": ABORT_INCOMPLETE_MULTIPART_DAYS},
+        },
+    ]
+
+
+def bucket_policy(bucket_arn: str, distribution_arn: str, prefix: str) -> dict[str, Any]:
+    """Only this CloudFront distribution (through OAC) may read, and only under the prefix;
+    no request of anyone's may travel without TLS."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "AllowCloudFrontOacRead",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket_arn}/{prefix}*",
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
+
+
+# --- IAM for the signer -------------------------------------------------------------------------
+
+
+def lambda_trust_policy() -> dict[str, Any]:
+    """Only the Lambda service may assume the signer's role."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "LambdaAssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def signer_permissions(bucket_arn: str, prefix: str, log_group_arn: str) -> dict[str, Any]:
+    """The signer's credentials sign the URLs, so they bound what a URL can do: PutObject under
+    the prefix, nothing else on S3; plus writing to its own log group."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "PutUploadsUnderPrefix",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{prefix}*",
+            },
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{log_group_arn}:*",
+            },
+        ],
+    }
+
+
+# --- CloudFront -------------------------------------------------------------------------------
+
+CDN_CORS_METHODS = ("GET", "HEAD", "OPTIONS")
+# Players send Range and conditional requests; nothing else is needed to read media.
+CDN_CORS_ALLOWED_HEADERS = ("Range", "If-None-Match", "If-Modified-Since")
+CDN_EXPOSED_HEADERS = ("ETag", "Content-Length", "Content-Range", "Accept-Ranges")
+CDN_CORS_MAX_AGE_SECONDS = 86_400
+
+
+def cdn_cors(origins: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The response headers policy's CORS block. Applied at the edge, overriding the origin, and
+    served identically by the local CDN."""
+    return {
+        "accessControlAllowCredentials": False,
+        "accessControlAllowHeaders": {"items": list(CDN_CORS_ALLOWED_HEADERS)},
+        "accessControlAllowMethods": {"items": list(CDN_CORS_METHODS)},
+        "accessControlAllowOrigins": {"items": list(origins)},
+        "accessControlExposeHeaders": {"items": list(CDN_EXPOSED_HEADERS)},
+        "accessControlMaxAgeSec": CDN_CORS_MAX_AGE_SECONDS,
+        "originOverride": True,
+    }
+
+
+def cdn_security_headers() -> dict[str, Any]:
+    """Security headers on every media response (media is never framed or sniffed)."""
+    return {
+        "contentTypeOptions": {"override": True},
+        "strictTransportSecurity": {
+            "accessControlMaxAgeSec": 63_072_000,
+            "includeSubdomains": True,
+            "override": True,
+        },
+        "referrerPolicy": {"referrerPolicy": "strict-origin-when-cross-origin", "override": True},
+    }
+
+
+def cache_policy_ttls() -> dict[str, dict[str, int]]:
+    """TTL bounds per cache policy, derived from the Cache-Control the signer stores objects with.
+
+    Manifests: the edge honours the object's few-seconds max-age and never holds one longer than
+    twice that, so a re-uploaded job is visible within seconds. Segments and renditions are
+    immutable per job: cached for a year, at least a day even if an object lacks Cache-Control.
+    """
+    return {
+        "manifests": {
+            "minTtl": 0,
+            "defaultTtl": media.MANIFEST_MAX_AGE_SECONDS,
+            "maxTtl": 2 * media.MANIFEST_MAX_AGE_SECONDS,
+        },
+        "segments": {
+            "minTtl": 86_400,
+            "defaultTtl": media.IMMUTABLE_MAX_AGE_SECONDS,
+            "maxTtl": media.IMMUTABLE_MAX_AGE_SECONDS,
+        },
+    }
+
+
+def cache_key_parameters() -> dict[str, Any]:
+    """No cookies, query strings or headers in any cache key; compressed variants cached apart."""
+    return {
+        "cookiesConfig": {"cookieBehavior": "none"},
+        "headersConfig": {"headerBehavior": "none"},
+        "queryStringsConfig": {"queryStringBehavior": "none"},
+        "enableAcceptEncodingGzip": True,
+        "enableAcceptEncodingBrotli": True,
+    }
+
+
+def manifest_path_patterns() -> list[str]:
+    return [f"*{ext}" for ext in sorted(media.MANIFEST_EXTENSIONS)]
+
+
+def segment_path_patterns() -> list[str]:
+    return [f"*{ext}" for ext in media.SEGMENT_PATH_EXTENSIONS]
+
+
+# --- API Gateway --------------------------------------------------------------------------------
+
+API_CORS_METHODS = ("POST", "OPTIONS")
+API_CORS_HEADERS = ("content-type", "authorization")
+
+
+def api_cors(origins: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    return {
+        "allowMethods": list(API_CORS_METHODS),
+        "allowHeaders": list(API_CORS_HEADERS),
+        "allowOrigins": list(origins),
+        "maxAge": CORS_MAX_AGE_SECONDS,
+    }
+
+
+def api_access_log_format() -> dict[str, str]:
+    """One JSON line per request in the API's access log (no headers, no bodies, no tokens)."""
+    return {
+        "requestId": "$context.requestId",
+        "requestTime": "$context.requestTime",
+        "ip": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "integrationLatencyMs": "$context.integrationLatency",
+        "integrationError": "$context.integrationErrorMessage",
+        "authorizerError": "$context.authorizer.error",
+    }

@@ -1,0 +1,89 @@
+"""The stack's architecture, wired from validated config: bucket -> CDN -> signer -> API."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.api import SignerApi, SignerApiArgs
+from infra.cdn import Cdn, CdnArgs
+from infra.config import StackConfig
+from infra.signer import UploadSigner, UploadSignerArgs
+from infra.storage import MediaBucket, MediaBucketArgs
+
+# The stack outputs (the app's cdn_config.json is generated from them); names are a contract.
+OUTPUT_NAMES = (
+    "bucketName",
+    "region",
+    "distributionId",
+    "cdnDomainName",
+    "cdnBaseUrl",
+    "signerEndpoint",
+    "signerFunctionName",
+    "uploadPrefix",
+)
+
+
+def build(config: StackConfig) -> dict[str, pulumi.Input[str]]:
+    """Declare every component and return the stack outputs."""
+    media = MediaBucket(
+        "media",
+        MediaBucketArgs(
+            bucket_name=config.bucket_name,
+            prefix=config.prefix,
+            expiration_days=config.expiration_days,
+            cors_allowed_origins=config.cors_allowed_origins,
+        ),
+    )
+    cdn = Cdn(
+        "cdn",
+        CdnArgs(
+            name_prefix=config.name_prefix,
+            bucket_regional_domain_name=media.bucket.bucket_regional_domain_name,
+            price_class=config.price_class,
+            cors_allowed_origins=config.cors_allowed_origins,
+        ),
+    )
+    media.grant_cdn_read(cdn.distribution.arn)
+
+    signer = UploadSigner(
+        "signer",
+        UploadSignerArgs(
+            function_name=config.signer_function_name,
+            bucket_name=media.bucket.bucket,
+            bucket_arn=media.bucket.arn,
+            prefix=config.prefix,
+            public_base_url=cdn.base_url,
+            url_ttl_seconds=config.url_ttl_seconds,
+            max_files=config.max_files,
+            max_file_bytes=config.max_file_bytes,
+            auth_required=config.auth_required,
+            log_retention_days=config.log_retention_days,
+        ),
+    )
+    api = SignerApi(
+        "api",
+        SignerApiArgs(
+            api_name=config.api_name,
+            function_name=signer.function.name,
+            function_invoke_arn=signer.function.invoke_arn,
+            cors_allowed_origins=config.cors_allowed_origins,
+            throttle_rate_per_second=config.throttle_rate_per_second,
+            throttle_burst=config.throttle_burst,
+            log_retention_days=config.log_retention_days,
+            jwt_issuer=config.jwt_issuer,
+            jwt_audience=config.jwt_audience,
+        ),
+    )
+
+    outputs: dict[str, pulumi.Input[str]] = {
+        "bucketName": media.bucket.bucket,
+        "region": config.region,
+        "distributionId": cdn.distribution.id,
+        "cdnDomainName": cdn.domain_name,
+        "cdnBaseUrl": cdn.base_url,
+        "signerEndpoint": api.endpoint,
+        "signerFunctionName": signer.function.name,
+        "uploadPrefix": config.prefix,
+    }
+    assert tuple(outputs) == OUTPUT_NAMES
+    return outputs

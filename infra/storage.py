@@ -1,0 +1,92 @@
+"""The media bucket: private, encrypted, CORS for direct uploads, uploads expire."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+
+
+@dataclass(frozen=True)
+class MediaBucketArgs:
+    bucket_name: str
+    prefix: str
+    expiration_days: int
+    cors_allowed_origins: tuple[str, ...]
+
+
+class MediaBucket(pulumi.ComponentResource):
+    """Owns the S3 bucket and everything that is a property of it: public access block,
+    ownership, encryption, CORS, lifecycle, and (once the CDN exists) the bucket policy."""
+
+    bucket: aws.s3.Bucket
+    policy: aws.s3.BucketPolicy | None
+
+    def __init__(self, name: str, args: MediaBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("lux:storage:MediaBucket", name, None, opts)
+        self._name = name
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=False, opts=child)
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        self.cors = aws.s3.BucketCorsConfiguration(
+            f"{name}-cors",
+            bucket=self.bucket.id,
+            cors_rules=policies.bucket_cors_rules(args.cors_allowed_origins),
+            opts=child,
+        )
+        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=policies.bucket_lifecycle_rules(args.prefix, args.expiration_days),
+            opts=child,
+        )
+        self.policy = None
+
+        self.register_outputs(
+            {"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn, "prefix": args.prefix}
+        )
+
+    def grant_cdn_read(self, distribution_arn: pulumi.Input[str]) -> aws.s3.BucketPolicy:
+        """Attach the bucket policy once the distribution's ARN is known (the CDN needs the bucket
+        first, the policy needs the CDN: declaring it here keeps it a child of the bucket)."""
+        document = pulumi.Output.all(self.bucket.arn, distribution_arn).apply(
+            lambda arns: json.dumps(policies.bucket_policy(arns[0], arns[1], self._args.prefix))
+        )
+        self.policy = aws.s3.BucketPolicy(
+            f"{self._name}-policy",
+            bucket=self.bucket.id,
+            policy=document,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )
+        return self.policy

@@ -1,0 +1,261 @@
+"""The stack's mandatory security rules, as pure functions over a resource's properties.
+
+Each rule takes ``(resource_type, props)`` with props in the engine's camelCase form (what
+``pulumi preview`` sends a policy pack, and what ``build/plan-<stack>.json`` records) and returns
+a list of violation messages (empty: compliant). Nothing here imports pulumi or pulumi_policy, so
+the rules are unit-tested directly against the recorded plans and deliberately broken inputs, and
+the CrossGuard pack (``policy/__main__.py``) only wraps them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Props = Mapping[str, Any]
+
+SUPPORTED_PYTHON_RUNTIMES = frozenset({"python3.12", "python3.13", "python3.14"})
+SIGNER_LOG_ACTIONS = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
+
+
+def _document(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return json.loads(value)
+    return dict(value or {})
+
+
+def _statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def bucket_blocks_public_access(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
+        return []
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    return [f"public access block: {flag} must be true" for flag in flags if props.get(flag) is not True]
+
+
+def _is_public_principal(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, Mapping):
+        return "*" in _as_list(principal.get("AWS"))
+    return False
+
+
+def bucket_policy_is_private_and_tls_only(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:s3/bucketPolicy:BucketPolicy":
+        return []
+    document = _document(props.get("policy"))
+    violations = []
+    for statement in _statements(document):
+        if statement.get("Effect") == "Allow" and _is_public_principal(statement.get("Principal")):
+            violations.append(
+                f"bucket policy statement {statement.get('Sid', '?')} allows a public principal"
+            )
+        principal = statement.get("Principal")
+        if (
+            statement.get("Effect") == "Allow"
+            and isinstance(principal, Mapping)
+            and principal.get("Service") == "cloudfront.amazonaws.com"
+        ):
+            source = (statement.get("Condition") or {}).get("StringEquals", {}).get("AWS:SourceArn")
+            if not source or "*" in str(source):
+                violations.append("CloudFront read must be bound to one distribution with AWS:SourceArn")
+    tls_denied = any(
+        statement.get("Effect") == "Deny"
+        and _is_public_principal(statement.get("Principal"))
+        and "s3:*" in _as_list(statement.get("Action"))
+        and str((statement.get("Condition") or {}).get("Bool", {}).get("aws:SecureTransport")).lower()
+        == "false"
+        and any(r.endswith("/*") for r in _as_list(statement.get("Resource")))
+        and any(not r.endswith("/*") for r in _as_list(statement.get("Resource")))
+        for statement in _statements(document)
+    )
+    if not tls_denied:
+        violations.append(
+            "bucket policy must deny s3:* on the bucket and its objects when aws:SecureTransport is false"
+        )
+    return violations
+
+
+def _behaviors(props: Props) -> list[Mapping[str, Any]]:
+    return [props.get("defaultCacheBehavior") or {}, *(props.get("orderedCacheBehaviors") or [])]
+
+
+def cdn_uses_oac_for_s3(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:cloudfront/distribution:Distribution":
+        return []
+    violations = []
+    for origin in props.get("origins") or []:
+        domain = str(origin.get("domainName", ""))
+        is_s3 = ".s3." in domain or domain.endswith(".s3.amazonaws.com")
+        identity = (origin.get("s3OriginConfig") or {}).get("originAccessIdentity")
+        if identity:
+            violations.append(
+                f"origin {origin.get('originId')} uses a legacy origin access identity; use OAC"
+            )
+        if is_s3 and not origin.get("originAccessControlId"):
+            violations.append(f"S3 origin {origin.get('originId')} has no origin access control")
+        if ".s3-website" in domain:
+            violations.append(f"origin {origin.get('originId')} is a public S3 website endpoint")
+    return violations
+
+
+def cdn_redirects_viewers_to_https(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:cloudfront/distribution:Distribution":
+        return []
+    return [
+        f"cache behavior {b.get('pathPattern', 'default')} lets viewers use plain HTTP"
+        for b in _behaviors(props)
+        if b.get("viewerProtocolPolicy") not in ("redirect-to-https", "https-only")
+    ]
+
+
+def cache_keys_have_no_cookies_or_query_strings(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:cloudfront/cachePolicy:CachePolicy":
+        return []
+    parameters = props.get("parametersInCacheKeyAndForwardedToOrigin") or {}
+    violations = []
+    if (parameters.get("cookiesConfig") or {}).get("cookieBehavior") != "none":
+        violations.append(f"cache policy {props.get('name')} puts cookies in the cache key")
+    if (parameters.get("queryStringsConfig") or {}).get("queryStringBehavior") != "none":
+        violations.append(f"cache policy {props.get('name')} puts query strings in the cache key")
+    return violations
+
+
+def lambda_trust_is_lambda_only(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:iam/role:Role":
+        return []
+    document = _document(props.get("assumeRolePolicy"))
+    violations = []
+    for statement in _statements(document):
+        principal = statement.get("Principal") or {}
+        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if statement.get("Effect") != "Allow":
+            continue
+        if _is_public_principal(principal) or (
+            isinstance(principal, Mapping) and set(principal) - {"Service"}
+        ):
+            violations.append("role trust policy admits a non-service principal")
+        for service in services:
+            if service not in ALLOWED_TRUSTED_SERVICES:
+                violations.append(f"role trust policy admits {service}")
+        if _as_list(statement.get("Action")) != ["sts:AssumeRole"]:
+            violations.append("role trust policy allows more than sts:AssumeRole")
+    return violations
+
+
+ALLOWED_TRUSTED_SERVICES = frozenset({"lambda.amazonaws.com", "scheduler.amazonaws.com"})
+
+
+@dataclass(frozen=True)
+class SignerScope:
+    """Where the signer may write: ``arn:aws:s3:::<bucket>/<prefix>*``."""
+
+    bucket: str
+    prefix: str
+
+    @property
+    def object_arn(self) -> str:
+        return f"arn:aws:s3:::{self.bucket}/{self.prefix}*"
+
+
+_LOG_STREAM_ARN = re.compile(r"^arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:/aws/lambda/[A-Za-z0-9_-]+:\*$")
+
+
+def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerScope) -> list[str]:
+    """The signer's inline policy: s3:PutObject on the upload prefix, writes to its own log group."""
+    violations = []
+    for statement in _statements(_document(policy_document)):
+        if statement.get("Effect") != "Allow":
+            continue
+        if "NotAction" in statement or "NotResource" in statement:
+            violations.append("signer policy uses NotAction/NotResource")
+            continue
+        actions = set(_as_list(statement.get("Action")))
+        resources = _as_list(statement.get("Resource"))
+        if actions == {"s3:PutObject"}:
+            wrong = [r for r in resources if r != scope.object_arn]
+            if wrong:
+                violations.append(f"signer may PutObject outside {scope.object_arn}: {wrong}")
+        elif actions and actions <= SIGNER_LOG_ACTIONS:
+            wrong = [r for r in resources if not _LOG_STREAM_ARN.match(str(r))]
+            if wrong:
+                violations.append(f"signer log writes are not scoped to its own log group: {wrong}")
+        else:
+            violations.append(f"signer policy allows {sorted(actions)}: only s3:PutObject and log writes")
+        if statement.get("Condition") is None and "*" in resources:
+            violations.append("signer policy grants on Resource '*'")
+    return violations
+
+
+def log_groups_have_retention(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:cloudwatch/logGroup:LogGroup":
+        return []
+    if not props.get("retentionInDays"):
+        return [f"log group {props.get('name')} keeps logs forever: set retentionInDays"]
+    return []
+
+
+def lambdas_use_supported_python(resource_type: str, props: Props) -> list[str]:
+    if resource_type != "aws:lambda/function:Function":
+        return []
+    runtime = props.get("runtime")
+    if runtime not in SUPPORTED_PYTHON_RUNTIMES:
+        return [
+            f"function {props.get('name')} runs {runtime!r}; supported: {sorted(SUPPORTED_PYTHON_RUNTIMES)}"
+        ]
+    return []
+
+
+ResourceRule = Callable[[str, Props], list[str]]
+
+RESOURCE_RULES: dict[str, tuple[str, ResourceRule]] = {
+    "bucket-blocks-public-access": (
+        "The media and log buckets block all public access.",
+        bucket_blocks_public_access,
+    ),
+    "bucket-policy-private-tls-only": (
+        "Bucket policies grant no public principal, bind CloudFront to one distribution and deny non-TLS requests.",
+        bucket_policy_is_private_and_tls_only,
+    ),
+    "cdn-s3-origins-use-oac": (
+        "Every CloudFront origin to S3 uses Origin Access Control.",
+        cdn_uses_oac_for_s3,
+    ),
+    "cdn-viewers-https": ("Every cache behavior redirects viewers to HTTPS.", cdn_redirects_viewers_to_https),
+    "cache-key-no-cookies-or-query": (
+        "No cache policy puts cookies or query strings in the cache key.",
+        cache_keys_have_no_cookies_or_query_strings,
+    ),
+    "lambda-trust-service-only": (
+        "Roles are assumable only by their AWS service.",
+        lambda_trust_is_lambda_only,
+    ),
+    "log-groups-have-retention": ("Every log group has a retention period.", log_groups_have_retention),
+    "lambda-supported-python": (
+        "Every Lambda runs a supported Python runtime.",
+        lambdas_use_supported_python,
+    ),
+}
+
+
+def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
+    """Every violation of every per-resource rule, prefixed with the rule's name."""
+    return [
+        f"{rule_name}: {message}"
+        for resource_type, props in resources
+        for rule_name, (_, rule) in RESOURCE_RULES.items()
+        for message in rule(resource_type, props)
+    ]

@@ -1,0 +1,49 @@
+"""Small readers over recorded plans."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from infra.plan import Plan, RecordedResource
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_CORS = "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+CACHE_POLICY = "aws:cloudfront/cachePolicy:CachePolicy"
+HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+OAC = "aws:cloudfront/originAccessControl:OriginAccessControl"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+FUNCTION = "aws:lambda/function:Function"
+PERMISSION = "aws:lambda/permission:Permission"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+API = "aws:apigatewayv2/api:Api"
+ROUTE = "aws:apigatewayv2/route:Route"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+STAGE = "aws:apigatewayv2/stage:Stage"
+AUTHORIZER = "aws:apigatewayv2/authorizer:Authorizer"
+
+
+def document(resource: RecordedResource, field: str) -> dict[str, Any]:
+    """A policy document input, parsed (inputs hold them as JSON strings, as AWS receives them)."""
+    value = resource.inputs[field]
+    assert isinstance(value, str), f"{resource.name}.{field} should be a JSON string"
+    return json.loads(value)
+
+
+def statement(doc: dict[str, Any], sid: str) -> dict[str, Any]:
+    matches = [s for s in doc["Statement"] if s.get("Sid") == sid]
+    assert len(matches) == 1, f"expected one statement {sid}, got {doc['Statement']}"
+    return matches[0]
+
+
+def props(plan: Plan, type_: str, name: str | None = None) -> dict[str, Any]:
+    """A deep copy of a resource's inputs, safe to break in a test."""
+    return copy.deepcopy(plan.one(type_, name).inputs)

@@ -1,0 +1,133 @@
+"""The CDN: OAC to the private bucket, HTTPS only, manifests fresh, segments immutable."""
+
+from __future__ import annotations
+
+from infra import policies
+from infra.plan import Plan
+from lambda_src.sign_uploads import media
+from policy import rules
+from tests.infra.helpers import BUCKET, CACHE_POLICY, DISTRIBUTION, HEADERS_POLICY, OAC, props
+
+
+def behaviors(plan: Plan) -> dict[str, dict]:
+    distribution = plan.one(DISTRIBUTION).inputs
+    found = {"default": distribution["defaultCacheBehavior"]}
+    found.update({b["pathPattern"]: b for b in distribution["orderedCacheBehaviors"]})
+    return found
+
+
+def cache_policy_ids(plan: Plan) -> dict[str, str]:
+    """Cache policy name -> its ID (what the behaviours reference)."""
+    return {p.inputs["name"]: p.id for p in plan.of_type(CACHE_POLICY)}
+
+
+def test_origin_reads_the_bucket_through_origin_access_control(dev_plan: Plan) -> None:
+    (origin,) = dev_plan.one(DISTRIBUTION).inputs["origins"]
+    assert origin["domainName"] == "lux-video-dev-262a61d7.s3.us-west-2.amazonaws.com"
+    assert origin["originAccessControlId"]
+    assert "s3OriginConfig" not in origin and "customOriginConfig" not in origin
+    oac = dev_plan.one(OAC).inputs
+    assert oac["originAccessControlOriginType"] == "s3"
+    assert oac["signingBehavior"] == "always"
+    assert oac["signingProtocol"] == "sigv4"
+
+
+def test_oac_rule_catches_a_legacy_identity_or_a_missing_oac(dev_plan: Plan) -> None:
+    good = props(dev_plan, DISTRIBUTION)
+    assert rules.cdn_uses_oac_for_s3(DISTRIBUTION, good) == []
+    legacy = props(dev_plan, DISTRIBUTION)
+    legacy["origins"][0]["s3OriginConfig"] = {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}
+    del legacy["origins"][0]["originAccessControlId"]
+    assert len(rules.cdn_uses_oac_for_s3(DISTRIBUTION, legacy)) == 2
+
+
+def test_viewers_are_redirected_to_https_on_every_behavior(dev_plan: Plan) -> None:
+    for pattern, behavior in behaviors(dev_plan).items():
+        assert behavior["viewerProtocolPolicy"] == "redirect-to-https", pattern
+    broken = props(dev_plan, DISTRIBUTION)
+    broken["orderedCacheBehaviors"][0]["viewerProtocolPolicy"] = "allow-all"
+    assert rules.cdn_redirects_viewers_to_https(DISTRIBUTION, broken) == [
+        "cache behavior *.m3u8 lets viewers use plain HTTP"
+    ]
+
+
+def test_distribution_serves_http2_and_3_compressed_at_the_configured_price_class(
+    dev_plan: Plan, secured_plan: Plan
+) -> None:
+    distribution = dev_plan.one(DISTRIBUTION).inputs
+    assert distribution["httpVersion"] == "http2and3"
+    assert distribution["enabled"] is True
+    assert distribution["priceClass"] == "PriceClass_100"
+    assert all(b["compress"] is True for b in behaviors(dev_plan).values())
+    assert secured_plan.one(DISTRIBUTION).inputs["priceClass"] == "PriceClass_All"
+
+
+def test_media_is_read_only_at_the_edge(dev_plan: Plan) -> None:
+    for behavior in behaviors(dev_plan).values():
+        assert sorted(behavior["allowedMethods"]) == ["GET", "HEAD", "OPTIONS"]
+
+
+def test_manifests_and_segments_use_separate_cache_policies(dev_plan: Plan) -> None:
+    ids = cache_policy_ids(dev_plan)
+    manifests, segments = ids["lux-video-dev-manifests"], ids["lux-video-dev-segments"]
+    assert manifests != segments
+    found = behaviors(dev_plan)
+    assert found["*.m3u8"]["cachePolicyId"] == manifests
+    for pattern in ("*.ts", "*.m4s", "*.mp4", "*.aac", "*.vtt", "default"):
+        assert found[pattern]["cachePolicyId"] == segments, pattern
+    # The manifest behaviour must come first: CloudFront takes the first matching pattern.
+    ordered = dev_plan.one(DISTRIBUTION).inputs["orderedCacheBehaviors"]
+    assert ordered[0]["pathPattern"] == "*.m3u8"
+
+
+def test_manifest_ttl_is_seconds_and_segments_are_cached_for_a_year(dev_plan: Plan) -> None:
+    by_name = {p.inputs["name"]: p.inputs for p in dev_plan.of_type(CACHE_POLICY)}
+    manifests = by_name["lux-video-dev-manifests"]
+    assert manifests["minTtl"] == 0
+    assert 1 <= manifests["defaultTtl"] <= manifests["maxTtl"] <= 60
+    segments = by_name["lux-video-dev-segments"]
+    assert segments["defaultTtl"] == segments["maxTtl"] == 31_536_000
+    assert segments["minTtl"] >= 3600
+
+
+def test_cdn_ttls_agree_with_the_cache_control_the_signer_stores() -> None:
+    ttls = policies.cache_policy_ttls()
+    assert f"max-age={ttls['manifests']['defaultTtl']}" in media.cache_control_for("master.m3u8")
+    assert f"max-age={ttls['segments']['maxTtl']}" in media.cache_control_for("720p/seg_001.ts")
+    assert "immutable" in media.cache_control_for("720p.mp4")
+    # Every segment extension routed to the segment policy is one the signer accepts.
+    assert set(media.SEGMENT_PATH_EXTENSIONS) <= set(media.MEDIA_TYPES)
+
+
+def test_no_cookies_or_query_strings_in_any_cache_key(dev_plan: Plan) -> None:
+    for policy in dev_plan.of_type(CACHE_POLICY):
+        parameters = policy.inputs["parametersInCacheKeyAndForwardedToOrigin"]
+        assert parameters["cookiesConfig"] == {"cookieBehavior": "none"}
+        assert parameters["queryStringsConfig"] == {"queryStringBehavior": "none"}
+        assert parameters["headersConfig"] == {"headerBehavior": "none"}
+        assert rules.cache_keys_have_no_cookies_or_query_strings(CACHE_POLICY, policy.inputs) == []
+    broken = props(dev_plan, CACHE_POLICY, "cdn-segments")
+    broken["parametersInCacheKeyAndForwardedToOrigin"]["queryStringsConfig"] = {"queryStringBehavior": "all"}
+    assert rules.cache_keys_have_no_cookies_or_query_strings(CACHE_POLICY, broken)
+
+
+def test_response_headers_policy_injects_cors_and_exposes_etag_over_the_origin(dev_plan: Plan) -> None:
+    cors = dev_plan.one(HEADERS_POLICY).inputs["corsConfig"]
+    assert cors["originOverride"] is True
+    assert sorted(cors["accessControlAllowMethods"]["items"]) == ["GET", "HEAD", "OPTIONS"]
+    assert cors["accessControlAllowOrigins"]["items"] == ["*"]
+    assert "ETag" in cors["accessControlExposeHeaders"]["items"]
+    assert cors["accessControlAllowCredentials"] is False
+    for behavior in behaviors(dev_plan).values():
+        assert behavior["responseHeadersPolicyId"]
+
+
+def test_response_headers_policy_follows_the_configured_origins(secured_plan: Plan) -> None:
+    cors = secured_plan.one(HEADERS_POLICY).inputs["corsConfig"]
+    assert cors["accessControlAllowOrigins"]["items"] == ["https://app.example.com", "http://localhost:8080"]
+
+
+def test_account_unique_names_carry_the_stack(dev_plan: Plan) -> None:
+    names = [p.inputs["name"] for p in dev_plan.of_type(CACHE_POLICY)] + [dev_plan.one(OAC).inputs["name"]]
+    assert all(name.startswith("lux-video-dev-") for name in names)
+    assert dev_plan.one(BUCKET)

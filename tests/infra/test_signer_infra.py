@@ -1,0 +1,177 @@
+"""The signer's role can only PUT under the prefix; the function is packaged from its folder alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import parliament
+import pytest
+
+from infra import packaging
+from infra.plan import Plan
+from policy import rules
+from tests.infra.helpers import FUNCTION, LOG_GROUP, ROLE, ROLE_POLICY, document, props
+
+SCOPE = rules.SignerScope(bucket="lux-video-dev-262a61d7", prefix="videos/")
+
+
+def test_role_is_named_for_the_function_and_trusts_only_lambda(dev_plan: Plan) -> None:
+    role = dev_plan.one(ROLE)
+    assert role.inputs["name"] == "lux-sign-uploads-role"
+    trust = document(role, "assumeRolePolicy")
+    (statement,) = trust["Statement"]
+    assert statement == {
+        "Sid": "LambdaAssumeRole",
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    assert rules.lambda_trust_is_lambda_only(ROLE, role.inputs) == []
+
+
+def test_trust_rule_catches_an_account_or_wildcard_principal(dev_plan: Plan) -> None:
+    for principal in ({"AWS": "*"}, "*", {"Service": "ec2.amazonaws.com"}, {"AWS": "arn:aws:iam::1:root"}):
+        broken = props(dev_plan, ROLE)
+        trust = json.loads(broken["assumeRolePolicy"])
+        trust["Statement"][0]["Principal"] = principal
+        broken["assumeRolePolicy"] = json.dumps(trust)
+        assert rules.lambda_trust_is_lambda_only(ROLE, broken), principal
+
+
+def test_signer_may_only_put_objects_under_the_prefix_and_write_its_logs(dev_plan: Plan) -> None:
+    policy = document(dev_plan.one(ROLE_POLICY), "policy")
+    put, logs = policy["Statement"]
+    assert put == {
+        "Sid": "PutUploadsUnderPrefix",
+        "Effect": "Allow",
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::lux-video-dev-262a61d7/videos/*",
+    }
+    assert sorted(logs["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["Resource"] == "arn:aws:logs:us-west-2:123456789012:log-group:/aws/lambda/lux-sign-uploads:*"
+    assert rules.signer_permissions_are_least_privilege(policy, SCOPE) == []
+
+
+def test_signer_scope_follows_the_configured_prefix(secured_plan: Plan) -> None:
+    policy = document(secured_plan.one(ROLE_POLICY), "policy")
+    scope = rules.SignerScope(bucket="lux-video-dev-262a61d7", prefix="media/uploads/")
+    assert rules.signer_permissions_are_least_privilege(policy, scope) == []
+    assert rules.signer_permissions_are_least_privilege(policy, SCOPE)  # the old prefix no longer fits
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda p: p["Statement"][0].update(Action=["s3:PutObject", "s3:GetObject"]),
+        lambda p: p["Statement"][0].update(Action="s3:*"),
+        lambda p: p["Statement"][0].update(Resource="arn:aws:s3:::lux-video-dev-262a61d7/*"),
+        lambda p: p["Statement"][1].update(Resource="*"),
+        lambda p: p["Statement"].append({"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "*"}),
+        lambda p: p["Statement"].append({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
+    ],
+    ids=["adds-get", "s3-star", "whole-bucket", "logs-anywhere", "delete", "not-action"],
+)
+def test_least_privilege_rule_catches_every_widening(dev_plan: Plan, break_it) -> None:
+    policy = document(dev_plan.one(ROLE_POLICY), "policy")
+    break_it(policy)
+    assert rules.signer_permissions_are_least_privilege(policy, SCOPE)
+
+
+def test_signer_permissions_pass_parliament_with_no_findings(dev_plan: Plan) -> None:
+    text = dev_plan.one(ROLE_POLICY).inputs["policy"]
+    findings = parliament.analyze_policy_string(
+        text, include_community_auditors=False, config=parliament.config
+    ).findings
+    assert findings == []
+
+
+def test_function_runs_python_3_12_or_newer_on_arm64(dev_plan: Plan) -> None:
+    function = dev_plan.one(FUNCTION).inputs
+    assert function["name"] == "lux-sign-uploads"
+    assert function["runtime"] in rules.SUPPORTED_PYTHON_RUNTIMES
+    assert int(function["runtime"].removeprefix("python3.")) >= 12
+    assert function["architectures"] == ["arm64"]
+    assert function["handler"] == "handler.handler"
+    assert function["role"] == "arn:aws:iam::123456789012:role/lux-sign-uploads-role"
+    broken = {**function, "runtime": "python3.8"}
+    assert rules.lambdas_use_supported_python(FUNCTION, broken)
+
+
+def test_function_environment_points_at_bucket_prefix_and_cdn(dev_plan: Plan, secured_plan: Plan) -> None:
+    env = dev_plan.one(FUNCTION).inputs["environment"]["variables"]
+    assert env == {
+        "BUCKET": "lux-video-dev-262a61d7",
+        "PREFIX": "videos/",
+        "PUBLIC_BASE_URL": dev_plan.outputs["cdnBaseUrl"],
+        "URL_TTL_SECONDS": "900",
+        "MAX_FILES": "1000",
+        "MAX_FILE_BYTES": str(5 * 1024**3),
+        "AUTH_REQUIRED": "false",
+    }
+    assert env["PUBLIC_BASE_URL"].startswith("https://")
+    secured = secured_plan.one(FUNCTION).inputs["environment"]["variables"]
+    assert secured["AUTH_REQUIRED"] == "true"
+    assert secured["PREFIX"] == "media/uploads/"
+    assert secured["URL_TTL_SECONDS"] == "600"
+
+
+def test_function_logs_json_to_its_own_log_group_with_retention(dev_plan: Plan, secured_plan: Plan) -> None:
+    function = dev_plan.one(FUNCTION).inputs
+    assert function["loggingConfig"] == {"logFormat": "JSON", "logGroup": "/aws/lambda/lux-sign-uploads"}
+    group = dev_plan.one(LOG_GROUP, "signer-logs").inputs
+    assert group["retentionInDays"] == 30
+    assert secured_plan.one(LOG_GROUP, "signer-logs").inputs["retentionInDays"] == 90
+
+
+def test_every_log_group_has_retention_and_the_rule_catches_one_without(dev_plan: Plan) -> None:
+    for group in dev_plan.of_type(LOG_GROUP):
+        assert rules.log_groups_have_retention(LOG_GROUP, group.inputs) == []
+    broken = props(dev_plan, LOG_GROUP, "signer-logs")
+    del broken["retentionInDays"]
+    assert rules.log_groups_have_retention(LOG_GROUP, broken)
+
+
+def test_function_code_is_exactly_the_signer_source_files(dev_plan: Plan) -> None:
+    archive = dev_plan.as_json()["resources"]
+    (function,) = [r for r in archive if r["type"] == FUNCTION]
+    files = function["inputs"]["code"]["archive"]
+    expected = sorted(
+        p.name for p in (packaging.LAMBDA_SRC / "sign_uploads").glob("*.py") if not p.name.startswith("test_")
+    )
+    assert sorted(files) == expected
+    assert all(not name.startswith("__pycache__") for name in files)
+
+
+def test_archive_leaves_out_caches_and_tests(tmp_path: Path) -> None:
+    source = tmp_path / "fn"
+    (source / "__pycache__").mkdir(parents=True)
+    (source / "tests").mkdir()
+    (source / "handler.py").write_text("def handler(e, c): return {}\n")
+    (source / "lib.py").write_text("X = 1\n")
+    (source / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
+    (source / "tests" / "test_handler.py").write_text("")
+    (source / "test_lib.py").write_text("")
+    (source / "conftest.py").write_text("")
+    (source / ".DS_Store").write_bytes(b"x")
+    assert sorted(packaging.function_files(source)) == ["handler.py", "lib.py"]
+
+
+def test_running_code_does_not_change_the_archive(tmp_path: Path) -> None:
+    source = tmp_path / "fn"
+    source.mkdir()
+    (source / "handler.py").write_text("def handler(e, c): return {}\n")
+    before = packaging.source_hash(source)
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"compiled")
+    assert packaging.source_hash(source) == before
+    (source / "handler.py").write_text("def handler(e, c): return {'changed': True}\n")
+    assert packaging.source_hash(source) != before
+
+
+def test_empty_or_missing_source_folder_fails_clearly(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        packaging.function_files(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no source files"):
+        packaging.function_files(tmp_path / "empty")

@@ -1,0 +1,163 @@
+"""The stack as a whole: outputs, component structure, tags, and a deterministic offline plan."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from infra import plan as planning
+from infra.api import SignerApi, SignerApiArgs
+from infra.config import PROJECT, parse
+from infra.plan import Plan
+from infra.stack import OUTPUT_NAMES
+from infra.storage import MediaBucket, MediaBucketArgs
+from policy import rules
+from tests.conftest import SECURED_OVERRIDES, stack_config
+
+
+def test_outputs_are_exactly_the_documented_names(dev_plan: Plan) -> None:
+    assert tuple(sorted(dev_plan.outputs)) == tuple(sorted(OUTPUT_NAMES))
+    outputs = dev_plan.outputs
+    assert outputs["bucketName"] == "lux-video-dev-262a61d7"
+    assert outputs["region"] == "us-west-2"
+    assert outputs["cdnBaseUrl"] == f"https://{outputs['cdnDomainName']}"
+    assert outputs["signerEndpoint"].startswith("https://") and outputs["signerEndpoint"].endswith(
+        ".execute-api.us-west-2.amazonaws.com/"
+    )
+    assert outputs["signerFunctionName"] == "lux-sign-uploads"
+    assert outputs["uploadPrefix"] == "videos/"
+    assert outputs["distributionId"].startswith("E")
+
+
+def test_every_aws_resource_is_a_child_of_a_component(dev_plan: Plan) -> None:
+    components = {r.urn: r for r in dev_plan.resources if not r.custom}
+    assert {r.type for r in components.values()} == {
+        "lux:storage:MediaBucket",
+        "lux:cdn:Cdn",
+        "lux:signer:UploadSigner",
+        "lux:api:SignerApi",
+    }
+    for resource in dev_plan.resources:
+        if resource.custom:
+            assert resource.parent in components, f"{resource.type} {resource.name} has no component parent"
+
+
+def test_child_names_derive_from_the_component_name(dev_plan: Plan) -> None:
+    for resource in dev_plan.resources:
+        if resource.custom and resource.parent:
+            component_name = resource.parent.rsplit("::", 1)[1]
+            assert resource.name == component_name or resource.name.startswith(f"{component_name}-")
+
+
+def test_every_stack_file_tags_resources_with_project_and_stack() -> None:
+    for stack in planning.available_stacks():
+        config = planning.stack_file_config(stack)
+        tags = config["aws:defaultTags"]["tags"]
+        assert tags["project"] == PROJECT and tags["stack"] == stack
+        # parse() enforces it, so a stack file that drops the tags cannot plan.
+        raw = {
+            k.split(":", 1)[1]: v
+            for k, v in planning.engine_config(config).items()
+            if k.startswith(f"{PROJECT}:")
+        }
+        assert (
+            parse(raw, stack=stack, region=config["aws:region"], default_tags=config["aws:defaultTags"]).tags
+            == tags
+        )
+
+
+def test_the_dev_plan_passes_every_security_rule(dev_plan: Plan, secured_plan: Plan) -> None:
+    for plan in (dev_plan, secured_plan):
+        assert rules.check_resources((r.type, r.inputs) for r in plan.resources if r.custom) == []
+
+
+def test_secured_config_really_changes_the_plan(dev_plan: Plan, secured_plan: Plan) -> None:
+    assert dev_plan.to_text() != secured_plan.to_text()
+    assert len(secured_plan.resources) == len(dev_plan.resources) + 1  # the JWT authorizer
+    assert secured_plan.outputs["uploadPrefix"] == SECURED_OVERRIDES["prefix"]
+
+
+def test_two_plan_runs_are_byte_identical() -> None:
+    first = planning.run("dev").to_text()
+    second = planning.run("dev").to_text()
+    assert first == second
+
+
+def test_plan_renders_policy_documents_as_objects(dev_plan: Plan) -> None:
+    text = dev_plan.to_text()
+    document = json.loads(text)
+    (policy,) = [r for r in document["resources"] if r["type"] == "aws:s3/bucketPolicy:BucketPolicy"]
+    assert isinstance(policy["inputs"]["policy"], dict)
+    assert policy["inputs"]["policy"]["Statement"][1]["Sid"] == "DenyInsecureTransport"
+    assert "04da6b54" not in text  # no unknown placeholders
+
+
+def test_plan_command_writes_the_file(tmp_path) -> None:
+    out = tmp_path / "plan.json"
+    assert planning.main(["--stack", "dev", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["outputs"]["bucketName"] == "lux-video-dev-262a61d7"
+
+
+def test_plan_command_reports_bad_config_in_one_line(tmp_path, capsys, monkeypatch) -> None:
+    bad = stack_config("dev", priceClass="Cheap")
+    monkeypatch.setattr(planning, "stack_file_config", lambda stack: bad)
+    assert planning.main(["--stack", "dev", "--out", str(tmp_path / "p.json")]) == 1
+    err = capsys.readouterr().err
+    assert "lux-video:priceClass" in err and "Traceback" not in err
+
+
+# Component-level tests in the canonical mock style: assertions inside apply, under @pulumi.runtime.test.
+
+
+def test_media_bucket_component_exposes_its_bucket(pulumi_mocks) -> None:
+    pulumi_mocks()
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output:
+        media = MediaBucket("m", MediaBucketArgs("lux-unit-bucket", "videos/", 30, ("*",)))
+
+        def verify(values: list) -> None:
+            name, arn, domain = values
+            assert name == "lux-unit-bucket"
+            assert arn == "arn:aws:s3:::lux-unit-bucket"
+            assert domain == "lux-unit-bucket.s3.us-west-2.amazonaws.com"
+
+        return pulumi.Output.all(
+            media.bucket.bucket, media.bucket.arn, media.bucket.bucket_regional_domain_name
+        ).apply(verify)
+
+    check()
+
+
+def test_signer_api_endpoint_ends_with_a_slash(pulumi_mocks) -> None:
+    pulumi_mocks()
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output:
+        api = SignerApi("a", SignerApiArgs("lux-unit-api", "fn", "arn:invoke", ("*",), 5, 10, 7))
+
+        def verify(endpoint: str) -> None:
+            assert endpoint.startswith("https://") and endpoint.endswith(".amazonaws.com/")
+
+        return api.endpoint.apply(verify)
+
+    check()
+
+
+def test_a_failing_assertion_inside_apply_fails_the_test(pulumi_mocks) -> None:
+    """Guards the mock pitfall: with preview=True or no decorator this would pass silently."""
+    pulumi_mocks()
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output:
+        media = MediaBucket("m", MediaBucketArgs("lux-unit-bucket", "videos/", 30, ("*",)))
+
+        def verify(name: str) -> None:
+            assert name == "not-the-name"
+
+        return media.bucket.bucket.apply(verify)
+
+    with pytest.raises(AssertionError):
+        check()

@@ -1,0 +1,159 @@
+"""The media bucket: private, encrypted, TLS-only, readable by this distribution only."""
+
+from __future__ import annotations
+
+import json
+
+import parliament
+
+from infra.plan import Plan
+from policy import rules
+from tests.infra.helpers import (
+    BUCKET,
+    BUCKET_CORS,
+    BUCKET_POLICY,
+    DISTRIBUTION,
+    ENCRYPTION,
+    LIFECYCLE,
+    OWNERSHIP,
+    PUBLIC_ACCESS_BLOCK,
+    document,
+    props,
+    statement,
+)
+
+
+def test_bucket_takes_its_name_from_config(dev_plan: Plan) -> None:
+    assert dev_plan.one(BUCKET).inputs["bucket"] == "lux-video-dev-262a61d7"
+    assert dev_plan.one(BUCKET).inputs.get("forceDestroy") is False
+
+
+def test_bucket_blocks_every_kind_of_public_access(dev_plan: Plan) -> None:
+    block = dev_plan.one(PUBLIC_ACCESS_BLOCK).inputs
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block[flag] is True, flag
+    assert block["bucket"] == "lux-video-dev-262a61d7"
+
+
+def test_public_access_rule_catches_a_single_flag_turned_off(dev_plan: Plan) -> None:
+    broken = props(dev_plan, PUBLIC_ACCESS_BLOCK)
+    broken["restrictPublicBuckets"] = False
+    assert rules.bucket_blocks_public_access(PUBLIC_ACCESS_BLOCK, broken) == [
+        "public access block: restrictPublicBuckets must be true"
+    ]
+
+
+def test_bucket_ownership_is_enforced_so_acls_are_disabled(dev_plan: Plan) -> None:
+    assert dev_plan.one(OWNERSHIP).inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+
+def test_bucket_encrypts_by_default(dev_plan: Plan) -> None:
+    (rule,) = dev_plan.one(ENCRYPTION).inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("AES256", "aws:kms")
+
+
+def test_bucket_cors_allows_direct_uploads_and_exposes_etag(dev_plan: Plan) -> None:
+    (rule,) = dev_plan.one(BUCKET_CORS).inputs["corsRules"]
+    assert sorted(rule["allowedMethods"]) == ["GET", "HEAD", "PUT"]
+    assert rule["allowedOrigins"] == ["*"]
+    assert rule["exposeHeaders"] == ["ETag"]
+    assert {"content-type", "cache-control"} <= set(rule["allowedHeaders"])
+
+
+def test_bucket_cors_follows_the_configured_origins(secured_plan: Plan) -> None:
+    (rule,) = secured_plan.one(BUCKET_CORS).inputs["corsRules"]
+    assert rule["allowedOrigins"] == ["https://app.example.com", "http://localhost:8080"]
+
+
+def test_uploads_expire_after_the_configured_days_and_multipart_uploads_are_aborted(
+    dev_plan: Plan, secured_plan: Plan
+) -> None:
+    expire, abort = dev_plan.one(LIFECYCLE).inputs["rules"]
+    assert expire["status"] == "Enabled"
+    assert expire["filter"] == {"prefix": "videos/"}
+    assert expire["expiration"] == {"days": 30}
+    assert abort["status"] == "Enabled"
+    assert abort["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 1}
+
+    expire, _ = secured_plan.one(LIFECYCLE).inputs["rules"]
+    assert expire["filter"] == {"prefix": "media/uploads/"}
+    assert expire["expiration"] == {"days": 7}
+
+
+def test_only_this_distribution_may_read_and_only_under_the_prefix(dev_plan: Plan) -> None:
+    policy = document(dev_plan.one(BUCKET_POLICY), "policy")
+    read = statement(policy, "AllowCloudFrontOacRead")
+    distribution_id = dev_plan.outputs["distributionId"]
+    assert read["Effect"] == "Allow"
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"] == "arn:aws:s3:::lux-video-dev-262a61d7/videos/*"
+    assert read["Condition"] == {
+        "StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::123456789012:distribution/{distribution_id}"}
+    }
+    assert dev_plan.one(DISTRIBUTION).name == "cdn"
+
+
+def test_bucket_denies_requests_without_tls(dev_plan: Plan) -> None:
+    deny = statement(document(dev_plan.one(BUCKET_POLICY), "policy"), "DenyInsecureTransport")
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "s3:*"
+    assert deny["Resource"] == [
+        "arn:aws:s3:::lux-video-dev-262a61d7",
+        "arn:aws:s3:::lux-video-dev-262a61d7/*",
+    ]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_bucket_policy_rule_catches_a_missing_tls_deny_and_a_public_read(dev_plan: Plan) -> None:
+    good = props(dev_plan, BUCKET_POLICY)
+    assert rules.bucket_policy_is_private_and_tls_only(BUCKET_POLICY, good) == []
+
+    no_tls = json.loads(good["policy"])
+    no_tls["Statement"] = [s for s in no_tls["Statement"] if s["Sid"] != "DenyInsecureTransport"]
+    assert any(
+        "SecureTransport" in v
+        for v in rules.bucket_policy_is_private_and_tls_only(BUCKET_POLICY, {"policy": json.dumps(no_tls)})
+    )
+
+    public = json.loads(good["policy"])
+    public["Statement"][0]["Principal"] = "*"
+    assert any(
+        "public principal" in v
+        for v in rules.bucket_policy_is_private_and_tls_only(BUCKET_POLICY, {"policy": json.dumps(public)})
+    )
+
+    any_distribution = json.loads(good["policy"])
+    any_distribution["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"] = (
+        "arn:aws:cloudfront::1:distribution/*"
+    )
+    assert any(
+        "one distribution" in v
+        for v in rules.bucket_policy_is_private_and_tls_only(
+            BUCKET_POLICY, {"policy": json.dumps(any_distribution)}
+        )
+    )
+
+
+def test_bucket_policy_waits_for_the_public_access_block(dev_plan: Plan) -> None:
+    # The policy is a child of the bucket component, declared after the distribution exists.
+    policy = dev_plan.one(BUCKET_POLICY)
+    assert policy.parent is not None and policy.parent.endswith("lux:storage:MediaBucket::media")
+
+
+def test_bucket_policy_passes_parliament_with_no_findings(dev_plan: Plan) -> None:
+    text = dev_plan.one(BUCKET_POLICY).inputs["policy"]
+    findings = parliament.analyze_policy_string(
+        text, include_community_auditors=False, config=parliament.config
+    ).findings
+    assert findings == []
+
+
+def test_parliament_would_flag_a_broken_bucket_policy(dev_plan: Plan) -> None:
+    broken = json.loads(dev_plan.one(BUCKET_POLICY).inputs["policy"])
+    broken["Statement"][0]["Action"] = "s3:GetObjekt"
+    findings = parliament.analyze_policy_string(
+        json.dumps(broken), include_community_auditors=False, config=parliament.config
+    ).findings
+    assert findings, "parliament must catch an unknown action"
