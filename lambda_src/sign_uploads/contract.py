@@ -12,17 +12,17 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-# Top-level modules at the zip root (the Lambda, and what mypy checks); a namespace package from
-# the repository root (tests, bench).
-if TYPE_CHECKING or not __package__:
-    import media
-else:
+# A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
+# at the zip root, where the Lambda runtime imports ``handler``.
+if TYPE_CHECKING or __package__:
     from . import media
+else:
+    import media
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from config import Config
+    from .config import Config
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_PATH_CHARS = 256

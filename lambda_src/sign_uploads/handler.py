@@ -15,18 +15,18 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-# Top-level modules at the zip root (the Lambda, and what mypy checks); a namespace package from
-# the repository root (tests, bench).
-if TYPE_CHECKING or not __package__:
-    import media
-    from config import Config, ConfigError, load_config
-    from contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
-    from sigv4 import PutPresigner
-else:
+# A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
+# at the zip root, where the Lambda runtime imports ``handler``.
+if TYPE_CHECKING or __package__:
     from . import media
     from .config import Config, ConfigError, load_config
     from .contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
     from .sigv4 import PutPresigner
+else:
+    import media
+    from config import Config, ConfigError, load_config
+    from contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
+    from sigv4 import PutPresigner
 
 if TYPE_CHECKING:
     from awslambdaric.lambda_context import LambdaContext
