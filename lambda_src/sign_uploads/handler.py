@@ -1,15 +1,155 @@
-"""Upload signer Lambda (placeholder until the signer issue lands): answers 501 in the contract's shape."""
+"""Upload signer Lambda: ``POST /`` with a list of files in, constrained pre-signed PUT URLs out.
+
+API Gateway HTTP API, payload format 2.0. The contract (fields, limits, error codes) is in
+``docs/signer.md`` and ``docs/signer-openapi.yaml``; the rules themselves live in ``contract.py``
+(request), ``config.py`` (environment) and ``media.py`` (types and caching). Nothing here imports
+boto3: cold start is part of every first upload.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+# A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
+# at the zip root, where the Lambda runtime imports ``handler``.
+if TYPE_CHECKING or __package__:
+    from . import media
+    from .config import Config, ConfigError, load_config
+    from .contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
+    from .sigv4 import PutPresigner
+else:
+    import media
+    from config import Config, ConfigError, load_config
+    from contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
+    from sigv4 import PutPresigner
+
+if TYPE_CHECKING:
+    from awslambdaric.lambda_context import LambdaContext
+else:
+    LambdaContext = Any
+
+RESPONSE_HEADERS = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+SUBJECT_NAMESPACE_PREFIX = "sub."  # contains a '.', which no jobId can: never a jobId's folder
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    body = {"error": {"code": "not_implemented", "message": "The signer is not deployed yet.", "details": []}}
+def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    log: dict[str, Any] = {"requestId": getattr(context, "aws_request_id", None), "jobId": None, "files": 0}
+    try:
+        config = load_config(os.environ)
+        request = parse_event(event, config)
+        body = sign(request, config, now=time.time())
+        response = _respond(200, body)
+        log.update(jobId=body["jobId"], files=len(body["uploads"]), outcome="signed")
+    except RequestError as error:
+        response = _error(error.status, error.code, error.message, error.details)
+        if error.status == 405:
+            response["headers"]["Allow"] = "POST"
+        elif error.status == 401:
+            response["headers"]["WWW-Authenticate"] = "Bearer"
+        log.update(outcome=error.code)
+    except ConfigError as error:
+        response = _error(500, "internal_error", "The upload service is misconfigured.")
+        log.update(outcome="misconfigured", detail=str(error))
+    except Exception as error:  # a bug must still answer in the contract's shape
+        import traceback  # only on this path: it costs ~3 ms of cold import
+
+        response = _error(500, "internal_error", "The upload service failed.")
+        log.update(outcome="bug", detail=repr(error)[:500], trace=traceback.format_exc(limit=5))
+    log.update(status=response["statusCode"], durationMs=round((time.perf_counter() - started) * 1000, 3))
+    sys.stdout.write(json.dumps(log, separators=(",", ":")) + "\n")
+    return response
+
+
+def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any]:
+    """The 200 body: one constrained PUT URL per file, all under the job's prefix."""
+    job_id = request.job_id or os.urandom(16).hex()  # 128 random bits: unguessable
+    prefix = job_prefix(config.prefix, request.subject, job_id)
+    credentials = config.credentials
+    presigner = PutPresigner(
+        access_key=credentials.access_key,
+        secret_key=credentials.secret_key,
+        session_token=credentials.session_token,
+        region=config.region,
+        bucket=config.bucket,
+        expires=config.url_ttl_seconds,
+        now=now,
+        endpoint_url=config.endpoint_url,
+    )
+    uploads = []
+    for file in request.files:
+        key = prefix + file.path  # paths are validated to the URL-safe alphabet: no quoting needed
+        cache_control = media.cache_control_for(file.path)
+        url = presigner.presign(
+            key, content_type=file.content_type, content_length=file.size, cache_control=cache_control
+        )
+        uploads.append(
+            {
+                "path": file.path,
+                "key": key,
+                "method": "PUT",
+                "url": url,
+                "headers": {
+                    "Content-Type": file.content_type,
+                    "Content-Length": str(file.size),
+                    "Cache-Control": cache_control,
+                },
+                "publicUrl": f"{config.public_base_url}/{key}",
+            }
+        )
     return {
-        "statusCode": 501,
-        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
-        "body": json.dumps(body),
+        "jobId": job_id,
+        "prefix": prefix,
+        "expiresIn": config.url_ttl_seconds,
+        "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now) + config.url_ttl_seconds)),
+        "playbackUrl": _playback_url(uploads),
+        "uploads": uploads,
+    }
+
+
+def job_prefix(prefix: str, subject: str | None, job_id: str) -> str:
+    """``PREFIX + jobId + "/"``, or with a subject ``PREFIX + "sub." + H(sub) + "/" + jobId + "/"``.
+
+    The hash keeps user ids out of public URLs; the '.' keeps every subject's folder apart from
+    every anonymous jobId's folder, and SHA-256 keeps subjects apart from each other.
+    """
+    if subject is None:
+        return f"{prefix}{job_id}/"
+    return f"{prefix}{SUBJECT_NAMESPACE_PREFIX}{subject_hash(subject)}/{job_id}/"
+
+
+def subject_hash(subject: str) -> str:
+    digest = hashlib.sha256(b"lux-video/upload-subject\x00" + subject.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
+
+
+def _playback_url(uploads: list[dict[str, Any]]) -> str | None:
+    """``master.m3u8`` when uploaded, else the first top-level playlist, else None."""
+    top_level = [u for u in uploads if "/" not in u["path"] and media.is_manifest(u["path"])]
+    for upload in top_level:
+        if upload["path"] == "master.m3u8":
+            return str(upload["publicUrl"])
+    return str(top_level[0]["publicUrl"]) if top_level else None
+
+
+def _error(status: int, code: str, message: str, details: list[Any] | tuple[()] = ()) -> dict[str, Any]:
+    shown = [{"field": d.field, "problem": d.problem} for d in details[:MAX_DETAILS]]
+    return _respond(status, {"error": {"code": code, "message": message, "details": shown}})
+
+
+def _respond(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": dict(RESPONSE_HEADERS),
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
     }

@@ -48,3 +48,13 @@ def extension_of(path: str) -> str:
 def cache_control_for(path: str) -> str:
     """The Cache-Control the object is stored with (signed into its upload URL)."""
     return MANIFEST_CACHE_CONTROL if extension_of(path) in MANIFEST_EXTENSIONS else IMMUTABLE_CACHE_CONTROL
+
+
+def content_type_for(path: str) -> str | None:
+    """The only Content-Type an upload at ``path`` may carry (None: the file type is not allowed)."""
+    return MEDIA_TYPES.get(extension_of(path))
+
+
+def is_manifest(path: str) -> bool:
+    """Whether ``path`` is an HLS playlist (short-cached, rewritten on re-upload)."""
+    return extension_of(path) in MANIFEST_EXTENSIONS

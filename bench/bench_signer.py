@@ -1,0 +1,148 @@
+"""Upload signer benchmark: figures and ratios, never a pass/fail.
+
+    python bench/bench_signer.py            (from the repository root)
+
+1. Warm: one 200-file job signed through the handler (parse, validate, sign, respond) versus a
+   naive boto3 loop of ``generate_presigned_url`` over the same files (client already built).
+2. Cold import: ``import handler`` in a fresh interpreter (from the zip root, as Lambda does)
+   versus ``import boto3``; the median of several runs, measured inside the subprocess so the
+   interpreter's own start-up is excluded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SIGNER_DIR = REPO_ROOT / "lambda_src" / "sign_uploads"
+sys.path.insert(0, str(REPO_ROOT))
+
+ENV = {
+    "BUCKET": "lux-video-bench",
+    "AWS_REGION": "us-west-2",
+    "PUBLIC_BASE_URL": "https://cdn.example.com",
+    "AWS_ACCESS_KEY_ID": "AKIABENCHMARK0000001",
+    "AWS_SECRET_ACCESS_KEY": "bench-secret-key",
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEbenchtoken",
+}
+FILES = 200
+ROUNDS = 30
+COLD_RUNS = 7
+
+
+def job_files() -> list[dict[str, Any]]:
+    files: list[dict[str, Any]] = [{"path": "master.m3u8", "size": 400}]
+    for rendition in ("1080p", "720p", "480p"):
+        files.append({"path": f"{rendition}/index.m3u8", "size": 6000})
+    files += [{"path": f"720p/seg_{i:05d}.ts", "size": 1_048_576 + i} for i in range(FILES - len(files) - 1)]
+    files.append({"path": "thumb.jpg", "size": 48_000})
+    return files
+
+
+def best_of(fn: Any, rounds: int = ROUNDS) -> float:
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def warm() -> tuple[float, float]:
+    os.environ.update(ENV)
+    from lambda_src.sign_uploads import handler, media
+
+    files = job_files()
+    event = {
+        "requestContext": {"http": {"method": "POST"}},
+        "body": json.dumps({"jobId": "bench", "files": files}),
+        "isBase64Encoded": False,
+    }
+
+    def via_handler() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert handler.handler(event, None)["statusCode"] == 200
+
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        region_name=ENV["AWS_REGION"],
+        config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}),
+    )
+
+    def via_boto3() -> None:
+        for f in files:
+            client.generate_presigned_url(
+                "put_object",
+                Params={
+                    "Bucket": ENV["BUCKET"],
+                    "Key": f"videos/bench/{f['path']}",
+                    "ContentType": media.content_type_for(f["path"]),
+                    "ContentLength": f["size"],
+                    "CacheControl": media.cache_control_for(f["path"]),
+                },
+                ExpiresIn=900,
+            )
+
+    via_handler()
+    via_boto3()
+    return best_of(via_handler), best_of(via_boto3, rounds=5)
+
+
+def cold_import(statement: str, cwd: Path, *flags: str) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    runs = []
+    for _ in range(COLD_RUNS):
+        out = subprocess.run(
+            [sys.executable, *flags, "-c", code],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=os.environ,
+        )
+        runs.append(float(out.stdout.strip()))
+    return statistics.median(runs)
+
+
+def main() -> None:
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpu, {platform.processor() or 'unknown cpu'}")
+    print(f"python {platform.python_version()}, {platform.system()} {platform.release()}")
+    handler_s, boto3_s = warm()
+    print(f"\nwarm, one {FILES}-file job (best of several runs):")
+    for label, seconds in (
+        ("handler (parse+validate+sign+respond)", handler_s),
+        ("boto3 presign loop", boto3_s),
+    ):
+        print(f"  {label:<38}{seconds * 1e3:8.2f} ms  ({seconds / FILES * 1e6:6.1f} us/file)")
+    print(f"  ratio boto3 / handler                 {boto3_s / handler_s:8.1f} x   (goal >= 10x)")
+
+    handler_cold = cold_import("import handler", SIGNER_DIR)
+    with tempfile.TemporaryDirectory() as scratch:  # a zip without .pyc: compiled on every cold start
+        zip_root = Path(scratch) / "sign_uploads"
+        shutil.copytree(SIGNER_DIR, zip_root, ignore=shutil.ignore_patterns("__pycache__"))
+        handler_no_pyc = cold_import("import handler", zip_root, "-B")
+    boto3_cold = cold_import("import boto3", REPO_ROOT)
+    print(f"\ncold import, fresh interpreter (median of {COLD_RUNS}):")
+    print(f"  import handler (zip root, .pyc)       {handler_cold * 1e3:8.2f} ms   (goal < 60 ms)")
+    print(f"  import handler (zip root, no .pyc)    {handler_no_pyc * 1e3:8.2f} ms")
+    print(f"  import boto3                          {boto3_cold * 1e3:8.2f} ms")
+    print(f"  ratio boto3 / handler                 {boto3_cold / handler_cold:8.1f} x")
+
+
+if __name__ == "__main__":
+    main()

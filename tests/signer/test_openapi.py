@@ -1,0 +1,79 @@
+"""docs/signer-openapi.yaml cannot drift: the handler's real responses validate against it, and its
+limits and enums are the ones the code enforces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from lambda_src.sign_uploads import config, contract, media
+
+from .support import REPO_ROOT, call, files, make_event
+
+SPEC = yaml.safe_load((REPO_ROOT / "docs" / "signer-openapi.yaml").read_text())
+SCHEMAS = SPEC["components"]["schemas"]
+OPERATION = SPEC["paths"]["/"]["post"]
+
+
+def validator_for(status: int) -> jsonschema.Draft202012Validator:
+    ref = OPERATION["responses"][str(status)]["content"]["application/json"]["schema"]["$ref"]
+    return jsonschema.Draft202012Validator({"$ref": ref, "components": SPEC["components"]})
+
+
+def test_spec_is_valid_openapi_3_1_with_valid_schemas() -> None:
+    assert SPEC["openapi"].startswith("3.1")
+    for schema in SCHEMAS.values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize(
+    ("body", "claims", "method", "status"),
+    [
+        (
+            {"files": [{"path": "master.m3u8", "size": 10}, {"path": "720p/a.ts", "size": 5}]},
+            None,
+            "POST",
+            200,
+        ),
+        (files("clip.mp4", "thumb.webp"), {"sub": "user-1"}, "POST", 200),
+        ("{", None, "POST", 400),
+        ({"jobId": "-", "files": [{"path": "../x.exe", "size": 0, "acl": 1}]}, None, "POST", 400),
+        (files("a.ts"), None, "GET", 405),
+        ({"files": [{"path": f"{i}.ts", "size": 1} for i in range(1001)]}, None, "POST", 413),
+    ],
+)
+def test_real_responses_validate_against_the_spec(
+    body: Any, claims: dict[str, str] | None, method: str, status: int
+) -> None:
+    reply = call(make_event(body, method=method, claims=claims))
+    assert reply.status == status
+    validator_for(status).validate(reply.json)
+
+
+def test_a_wrong_response_is_caught_by_the_spec() -> None:
+    reply = call(make_event(files("a.ts")))
+    broken = {**reply.json, "uploads": [{**reply.json["uploads"][0], "method": "POST"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        validator_for(200).validate(broken)
+
+
+def test_request_schema_states_the_limits_the_code_enforces() -> None:
+    file_props = SCHEMAS["FileRequest"]["properties"]
+    assert file_props["path"]["maxLength"] == contract.MAX_PATH_CHARS
+    assert file_props["size"]["maximum"] == config.DEFAULT_MAX_FILE_BYTES
+    assert set(file_props["contentType"]["enum"]) - {None} == set(media.MEDIA_TYPES.values())
+    assert SCHEMAS["UploadRequest"]["properties"]["jobId"]["pattern"] == contract.JOB_ID_PATTERN
+    assert SCHEMAS["UploadRequest"]["properties"]["files"]["maxItems"] == config.DEFAULT_MAX_FILES
+    assert SCHEMAS["UploadResponse"]["properties"]["expiresIn"]["maximum"] == config.MAX_URL_TTL_SECONDS
+    cache_controls = SCHEMAS["Upload"]["properties"]["headers"]["properties"]["Cache-Control"]["enum"]
+    assert set(cache_controls) == {media.MANIFEST_CACHE_CONTROL, media.IMMUTABLE_CACHE_CONTROL}
+
+
+def test_request_schema_accepts_what_the_handler_accepts_and_refuses_traversal() -> None:
+    validator = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/UploadRequest", **SPEC})
+    validator.validate({"jobId": "a_b-1", "files": [{"path": "720p/seg_000.ts", "size": 1}]})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"files": [{"path": "../seg.ts", "size": 1}]})
