@@ -25,7 +25,8 @@ GIB = 1024**3
 # A single S3 PUT may carry at most 5 GiB.
 MAX_SINGLE_PUT_BYTES = 5 * GIB
 
-_BUCKET_NAME = re.compile(r"^(?!xn--)(?!sthree-)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# No dots: a dotted name breaks TLS on the virtual-hosted URLs the signer issues.
+_BUCKET_NAME = re.compile(r"^(?!xn--)(?!sthree-)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9_-]+/)+$")
 _ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
 _REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
@@ -205,8 +206,10 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
     bucket_name = raw.get("bucketName")
     if not bucket_name:
         raise ConfigError("bucketName", "is required (the media bucket's globally unique name)")
-    if not _BUCKET_NAME.match(bucket_name) or re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket_name):
-        raise ConfigError("bucketName", f"{bucket_name!r} is not a valid S3 bucket name")
+    if not _BUCKET_NAME.match(bucket_name):
+        raise ConfigError(
+            "bucketName", f"{bucket_name!r} is not a valid S3 bucket name (3-63 of a-z, 0-9, '-'; no dots)"
+        )
 
     prefix = raw.get("prefix", DEFAULTS["prefix"])
     if not _PREFIX.match(prefix):

@@ -25,6 +25,9 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 # Empty, or '/'-terminated segments of the same alphabet as upload paths (never '.' or '..').
 _PREFIX = re.compile(r"(?:(?!\.\.?/)[A-Za-z0-9._-]+/){0,8}")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Plain http is accepted only where no public network is crossed: loopback, and private IPv4
+# literals (the local stack serving a phone on the LAN). A hostname never qualifies.
+_PRIVATE_IPV4 = re.compile(r"(?:10|127)(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}")
 
 
 class ConfigError(Exception):
@@ -74,7 +77,8 @@ def _base_url(env: Mapping[str, str], name: str) -> str | None:
         parts.port  # noqa: B018 -- raises ValueError on a malformed port
     except ValueError:
         raise ConfigError(f"{name} is not a valid URL") from None
-    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)
+    local = host in _LOOPBACK_HOSTS or _PRIVATE_IPV4.fullmatch(host) is not None
+    secure = parts.scheme == "https" or (parts.scheme == "http" and local)
     if not secure or not host or parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(f"{name} must be an https URL without query, fragment or credentials")
     if not raw.isascii() or any(c <= " " for c in raw):

@@ -85,6 +85,7 @@ def test_lists_arrive_as_json_strings_like_the_engine_sends_them() -> None:
         ({"prefix": "../videos/"}, "lux-video:prefix", "segments"),
         ({"bucketName": "Lux_Video"}, "lux-video:bucketName", "not a valid S3 bucket name"),
         ({"bucketName": None}, "lux-video:bucketName", "is required"),
+        ({"bucketName": "lux.video.dev"}, "lux-video:bucketName", "no dots"),
         ({"urlTtlSeconds": "7200"}, "lux-video:urlTtlSeconds", "between 60 and 3600"),
         ({"maxFileBytes": str(6 * 1024**3)}, "lux-video:maxFileBytes", "between 1 and"),
         ({"throttleBurst": "0"}, "lux-video:throttleBurst", "between 1 and"),

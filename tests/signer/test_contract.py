@@ -358,6 +358,9 @@ def test_anonymous_job_id_cannot_reach_a_subject_namespace() -> None:
         ("AUTH_REQUIRED", "yes"),
         ("S3_ENDPOINT_URL", "http://s3.example.com:4566"),
         ("S3_ENDPOINT_URL", "http://127.0.0.1:4566/base"),
+        ("S3_ENDPOINT_URL", "http://8.8.8.8:4566"),
+        ("PUBLIC_BASE_URL", "http://172.32.0.1:8700"),
+        ("PUBLIC_BASE_URL", "http://192.168.1.20.nip.io:8700"),
     ],
 )
 def test_misconfiguration_is_a_generic_500_with_the_detail_only_in_the_log(
@@ -375,6 +378,15 @@ def test_misconfiguration_is_a_generic_500_with_the_detail_only_in_the_log(
     }
     log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert log["outcome"] == "misconfigured" and name.split("_")[0] in log["detail"]
+
+
+def test_plain_http_is_accepted_for_a_private_lan_address(signer_env: pytest.MonkeyPatch) -> None:
+    """The local stack serving a phone on the LAN: no public network is crossed."""
+    signer_env.setenv("S3_ENDPOINT_URL", "http://192.168.1.20:8701")
+    signer_env.setenv("PUBLIC_BASE_URL", "http://192.168.1.20:8700")
+    upload = ok(files("a.ts"))["uploads"][0]
+    assert upload["url"].startswith("http://192.168.1.20:8701/")
+    assert upload["publicUrl"].startswith("http://192.168.1.20:8700/videos/")
 
 
 # --- response and log hygiene ------------------------------------------------------------------
