@@ -6,7 +6,7 @@ STACK  ?= dev
 STACKS := $(patsubst Pulumi.%.yaml,%,$(filter-out Pulumi.yaml,$(wildcard Pulumi.*.yaml)))
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps plan plans test lint bench clean
+.PHONY: setup system-deps dev plan plans test lint bench clean
 
 ## setup: system packages (ffmpeg) and the pinned Python environment in .venv
 setup: system-deps $(VENV)/.installed
@@ -21,6 +21,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip check
 	touch $@
+
+## dev: the local stack (S3 emulator, signer API, CDN, ffmpeg processor) until Ctrl-C; HOST=0.0.0.0 for the LAN
+HOST ?= 127.0.0.1
+dev: $(VENV)/.installed
+	@$(PY) -m local.processor check-tools
+	$(PY) -m local --host $(HOST)
 
 ## plan: the offline plan of one stack (STACK=dev) -> build/plan-$(STACK).json
 plan: $(VENV)/.installed

@@ -70,7 +70,12 @@ class S3Emulator:
 
     def configure_bucket(self) -> None:
         s3 = s3_client(self.endpoint_url)
-        s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": LOCAL_REGION})
+        try:
+            s3.create_bucket(
+                Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": LOCAL_REGION}
+            )
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass  # moto's state is per process: a second stack in one process finds it (tests)
         s3.put_public_access_block(
             Bucket=self.bucket,
             PublicAccessBlockConfiguration={

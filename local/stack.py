@@ -31,6 +31,9 @@ from infra import config as stack_config
 from infra import plan as planning
 from local.cdn import cdn_endpoint
 from local.gateway import signer_endpoint
+from local.processor.app import create_app
+from local.processor.publisher import SignerPublisher
+from local.processor.settings import ProcessorSettings
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +127,7 @@ def free_port(host: str = LOOPBACK) -> int:
 class LocalStack:
     """Start with :meth:`start` (or as a context manager); :meth:`serve_forever` for ``make dev``."""
 
-    def __init__(self, settings: LocalSettings, processor_settings: Any | None = None) -> None:
+    def __init__(self, settings: LocalSettings, processor_settings: ProcessorSettings | None = None) -> None:
         self.settings = settings
         raw = planning.engine_config(planning.stack_file_config(settings.stack))
         namespace = f"{stack_config.PROJECT}:"
@@ -134,7 +137,8 @@ class LocalStack:
             region=LOCAL_REGION,
             default_tags=json.loads(raw.get("aws:defaultTags", "null")),
         )
-        self._processor_settings = processor_settings
+        self.processor_settings = self._resolve_processor_settings(processor_settings)
+        self.processor_settings.check_tools()  # fail fast, naming the missing binary
         host = settings.advertised_host
         self.base_url = f"http://{host}:{settings.port}"
         self.s3_endpoint_url = f"http://{host}:{settings.s3_port}"
@@ -202,29 +206,26 @@ class LocalStack:
             Route("/healthz", self._health, methods=["GET"]),
         ]
         processor_app = self._processor_app()
-        if processor_app is not None:
-            routes.append(Mount("/", app=processor_app))
+        routes.append(Mount("/", app=processor_app))
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            if processor_app is None:
-                yield
-                return
             # Mounted apps' lifespans do not run by themselves: the processor's worker pool does.
             async with processor_app.router.lifespan_context(processor_app):
                 yield
 
         return Starlette(routes=routes, lifespan=lifespan)
 
-    def _processor_app(self) -> Any:
-        from local.processor.app import create_app
-        from local.processor.publisher import SignerPublisher
-        from local.processor.settings import ProcessorSettings
-
-        settings = self._processor_settings or ProcessorSettings.from_env()
-        if self._processor_settings is None and "LUX_PROCESSOR_DATA_DIR" not in os.environ:
+    def _resolve_processor_settings(self, given: ProcessorSettings | None) -> ProcessorSettings:
+        if given is not None:
+            return given
+        settings = ProcessorSettings.from_env()
+        if "LUX_PROCESSOR_DATA_DIR" not in os.environ:
             settings = dataclasses.replace(settings, data_dir=self.settings.data_dir / "processor")
-        settings.check_tools()
+        return settings
+
+    def _processor_app(self) -> Any:
+        settings = self.processor_settings
         internal_signer = f"http://{self.settings.local_host}:{self.settings.port}/"
         return create_app(settings, SignerPublisher(internal_signer), self.base_url)
 

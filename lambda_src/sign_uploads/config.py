@@ -27,7 +27,9 @@ _PREFIX = re.compile(r"(?:(?!\.\.?/)[A-Za-z0-9._-]+/){0,8}")
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Plain http is accepted only where no public network is crossed: loopback, and private IPv4
 # literals (the local stack serving a phone on the LAN). A hostname never qualifies.
-_PRIVATE_IPV4 = re.compile(r"(?:10|127)(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}")
+_PRIVATE_IPV4 = re.compile(
+    r"(?:10|127)(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}"
+)
 
 
 class ConfigError(Exception):

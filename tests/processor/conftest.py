@@ -39,7 +39,7 @@ def _generate(path: Path, *, size: str, seconds: float, audio: bool) -> Path:
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A 2 s 480x360 clip with audio (one 360p rendition, never upscaled) and a 1 s silent 320x240 one."""
     if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg not installed")
+        pytest.fail("ffmpeg is not installed: run `make setup` (Debian package ffmpeg)")
     folder = tmp_path_factory.mktemp("clips")
     return {
         "av": _generate(folder / "av.mp4", size="480x360", seconds=2, audio=True),
