@@ -7,6 +7,7 @@ S3 API's PascalCase), which :func:`to_s3_api` translates.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import boto3
@@ -70,12 +71,11 @@ class S3Emulator:
 
     def configure_bucket(self) -> None:
         s3 = s3_client(self.endpoint_url)
-        try:
+        # moto's state is per process: a second stack in one process (tests) finds the bucket.
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(
                 Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": LOCAL_REGION}
             )
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass  # moto's state is per process: a second stack in one process finds it (tests)
         s3.put_public_access_block(
             Bucket=self.bucket,
             PublicAccessBlockConfiguration={
