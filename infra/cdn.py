@@ -40,21 +40,24 @@ class Cdn(pulumi.ComponentResource):
             opts=child,
         )
         ttls = policies.cache_policy_ttls()
-        self.manifest_cache_policy = aws.cloudfront.CachePolicy(
-            f"{name}-manifests",
-            name=f"{args.name_prefix}-manifests",
-            comment="HLS playlists: seconds-level TTL so re-uploads are never stale",
-            parameters_in_cache_key_and_forwarded_to_origin=policies.cache_key_parameters(),
-            **_ttl_args(ttls["manifests"]),
-            opts=child,
+
+        def cache_policy(kind: str, comment: str) -> aws.cloudfront.CachePolicy:
+            return aws.cloudfront.CachePolicy(
+                f"{name}-{kind}",
+                name=f"{args.name_prefix}-{kind}",
+                comment=comment,
+                parameters_in_cache_key_and_forwarded_to_origin=policies.cache_key_parameters(),
+                min_ttl=ttls[kind]["minTtl"],
+                default_ttl=ttls[kind]["defaultTtl"],
+                max_ttl=ttls[kind]["maxTtl"],
+                opts=child,
+            )
+
+        self.manifest_cache_policy = cache_policy(
+            "manifests", "HLS playlists: seconds-level TTL so re-uploads are never stale"
         )
-        self.segment_cache_policy = aws.cloudfront.CachePolicy(
-            f"{name}-segments",
-            name=f"{args.name_prefix}-segments",
-            comment="Segments, renditions, thumbnails: immutable per job, cached for a year",
-            parameters_in_cache_key_and_forwarded_to_origin=policies.cache_key_parameters(),
-            **_ttl_args(ttls["segments"]),
-            opts=child,
+        self.segment_cache_policy = cache_policy(
+            "segments", "Segments, renditions, thumbnails: immutable per job, cached for a year"
         )
         self.response_headers_policy = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
@@ -114,7 +117,3 @@ class Cdn(pulumi.ComponentResource):
                 "baseUrl": self.base_url,
             }
         )
-
-
-def _ttl_args(ttl: dict[str, int]) -> dict[str, int]:
-    return {"min_ttl": ttl["minTtl"], "default_ttl": ttl["defaultTtl"], "max_ttl": ttl["maxTtl"]}
