@@ -6,7 +6,7 @@ STACK  ?= dev
 STACKS := $(patsubst Pulumi.%.yaml,%,$(filter-out Pulumi.yaml,$(wildcard Pulumi.*.yaml)))
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps dev plan plans test lint bench clean
+.PHONY: setup system-deps dev plan plans plans-check cdn-config test lint bench clean
 
 ## setup: system packages (ffmpeg) and the pinned Python environment in .venv
 setup: system-deps $(VENV)/.installed
@@ -32,9 +32,21 @@ dev: $(VENV)/.installed
 plan: $(VENV)/.installed
 	$(PY) -m infra.plan --stack $(STACK)
 
-## plans: the offline plans of every stack
+## plans: the offline plans of every stack -> plans/<stack>.json (committed: review shows their diff)
 plans: $(VENV)/.installed
-	@for stack in $(STACKS); do $(PY) -m infra.plan --stack $$stack || exit 1; done
+	@rm -f plans/*.json
+	@for stack in $(STACKS); do $(PY) -m infra.plan --stack $$stack --out plans/$$stack.json || exit 1; done
+
+## plans-check: fail when the committed plans/ differ from what the code plans now (CI runs it)
+plans-check: $(VENV)/.installed
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for stack in $(STACKS); do $(PY) -m infra.plan --stack $$stack --out $$tmp/$$stack.json >/dev/null || exit 1; done; \
+	if ! diff -ru plans "$$tmp"; then echo "plans are out of date: run make plans and commit" >&2; exit 1; fi; \
+	echo "plans/ is up to date ($(STACKS))"
+
+## cdn-config: the app's cdn_config.json from a stack's outputs (STACK=dev; OUTPUTS=saved.json; OUT=path)
+cdn-config: $(VENV)/.installed
+	$(PY) -m tools.cdn_config --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(OUT),--out $(OUT))
 
 ## lint: ruff (lint + format) and mypy
 lint: $(VENV)/.installed
@@ -42,8 +54,8 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-## test: lint, then the whole test suite
-test: lint
+## test: lint, the plans freshness check, then the whole test suite
+test: lint plans-check
 	$(PY) -m pytest -q
 
 ## bench: the benchmarks, printed as figures and ratios

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -24,6 +25,11 @@ class SignerApiArgs:
     log_retention_days: int
     jwt_issuer: str | None = None
     jwt_audience: tuple[str, ...] = ()
+    # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
+    adopt: Mapping[str, str] = field(default_factory=dict)
+
+
+ADOPTABLE = ("api",)
 
 
 class SignerApi(pulumi.ComponentResource):
@@ -40,7 +46,7 @@ class SignerApi(pulumi.ComponentResource):
             protocol_type="HTTP",
             description="Issues pre-signed upload URLs for the mobile app",
             cors_configuration=policies.api_cors(args.cors_allowed_origins),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, import_=args.adopt.get("api")),
         )
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +21,17 @@ class CdnArgs:
     bucket_regional_domain_name: pulumi.Input[str]
     price_class: str
     cors_allowed_origins: tuple[str, ...]
+    # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
+    adopt: Mapping[str, str] = field(default_factory=dict)
+
+
+ADOPTABLE = (
+    "distribution",
+    "originAccessControl",
+    "manifestCachePolicy",
+    "segmentCachePolicy",
+    "responseHeadersPolicy",
+)
 
 
 class Cdn(pulumi.ComponentResource):
@@ -28,7 +40,9 @@ class Cdn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lux:cdn:Cdn", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+
+        def adopting(key: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, import_=args.adopt.get(key))
 
         self.origin_access_control = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
@@ -37,11 +51,11 @@ class Cdn(pulumi.ComponentResource):
             origin_access_control_origin_type="s3",
             signing_behavior="always",
             signing_protocol="sigv4",
-            opts=child,
+            opts=adopting("originAccessControl"),
         )
         ttls = policies.cache_policy_ttls()
 
-        def cache_policy(kind: str, comment: str) -> aws.cloudfront.CachePolicy:
+        def cache_policy(kind: str, comment: str, adopt_key: str) -> aws.cloudfront.CachePolicy:
             return aws.cloudfront.CachePolicy(
                 f"{name}-{kind}",
                 name=f"{args.name_prefix}-{kind}",
@@ -50,14 +64,18 @@ class Cdn(pulumi.ComponentResource):
                 min_ttl=ttls[kind]["minTtl"],
                 default_ttl=ttls[kind]["defaultTtl"],
                 max_ttl=ttls[kind]["maxTtl"],
-                opts=child,
+                opts=adopting(adopt_key),
             )
 
         self.manifest_cache_policy = cache_policy(
-            "manifests", "HLS playlists: seconds-level TTL so re-uploads are never stale"
+            "manifests",
+            "HLS playlists: seconds-level TTL so re-uploads are never stale",
+            "manifestCachePolicy",
         )
         self.segment_cache_policy = cache_policy(
-            "segments", "Segments, renditions, thumbnails: immutable per job, cached for a year"
+            "segments",
+            "Segments, renditions, thumbnails: immutable per job, cached for a year",
+            "segmentCachePolicy",
         )
         self.response_headers_policy = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
@@ -65,7 +83,7 @@ class Cdn(pulumi.ComponentResource):
             comment="CORS for players, ETag exposed, security headers",
             cors_config=policies.cdn_cors(args.cors_allowed_origins),
             security_headers_config=policies.cdn_security_headers(),
-            opts=child,
+            opts=adopting("responseHeadersPolicy"),
         )
 
         def behavior(cache_policy: aws.cloudfront.CachePolicy, path_pattern: str | None = None) -> dict:
@@ -104,7 +122,8 @@ class Cdn(pulumi.ComponentResource):
             ordered_cache_behaviors=ordered,
             restrictions={"geoRestriction": {"restrictionType": "none"}},
             viewer_certificate={"cloudfrontDefaultCertificate": True},
-            opts=child,
+            # protect: a new distribution means a new domain, and the app ships with the domain.
+            opts=pulumi.ResourceOptions(parent=self, protect=True, import_=args.adopt.get("distribution")),
         )
 
         self.domain_name = self.distribution.domain_name

@@ -32,6 +32,24 @@ _ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9
 _REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,56}$")  # leaves room for the "-role" suffix (64 max)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+_CLOUDFRONT_ID = re.compile(r"^E[A-Z0-9]+$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_API_ID = re.compile(r"^[a-z0-9]{10}$")
+
+# `adopt` keys: the logical resources that may be brought under management from an existing AWS
+# resource (Pulumi's import option), and what each existing ID looks like.
+ADOPT_KEYS: dict[str, tuple[re.Pattern[str], str]] = {
+    "bucket": (_BUCKET_NAME, "an S3 bucket name"),
+    "signerRole": (_ROLE_NAME, "an IAM role name (not an ARN)"),
+    "signerFunction": (_FUNCTION_NAME, "a Lambda function name (not an ARN)"),
+    "api": (_API_ID, "an HTTP API ID (10 lower-case letters/digits, e.g. a1b2c3d4e5)"),
+    "distribution": (_CLOUDFRONT_ID, "a CloudFront distribution ID (E + upper-case letters/digits)"),
+    "originAccessControl": (_CLOUDFRONT_ID, "an origin access control ID (E + upper-case letters/digits)"),
+    "manifestCachePolicy": (_UUID, "a cache policy ID (a lower-case UUID)"),
+    "segmentCachePolicy": (_UUID, "a cache policy ID (a lower-case UUID)"),
+    "responseHeadersPolicy": (_UUID, "a response headers policy ID (a lower-case UUID)"),
+}
 
 
 class ConfigError(ValueError):
@@ -65,6 +83,12 @@ class StackConfig:
     jwt_issuer: str | None
     jwt_audience: tuple[str, ...]
     default_tags: tuple[tuple[str, str], ...] = ()
+    # `adopt`: logical resource (an ADOPT_KEYS key) -> ID of the existing resource to import.
+    adopt: tuple[tuple[str, str], ...] = ()
+
+    def adopted(self, keys: tuple[str, ...]) -> dict[str, str]:
+        """The import IDs among ``keys`` (a component's adoptable resources), for its args."""
+        return {key: resource_id for key, resource_id in self.adopt if key in keys}
 
     @property
     def tags(self) -> dict[str, str]:
@@ -100,6 +124,7 @@ DEFAULTS: dict[str, Any] = {
     "apiName": "lux-video-api",
     "jwtIssuer": None,
     "jwtAudience": None,
+    "adopt": None,
 }
 
 
@@ -189,6 +214,48 @@ def _default_tags(value: Any, stack: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in tags.items()))
 
 
+def _adopt(raw: Mapping[str, str], *, bucket_name: str, function_name: str) -> tuple[tuple[str, str], ...]:
+    """`adopt` (a YAML object, arriving as a JSON string): logical resource -> existing resource ID.
+
+    IDs are checked for shape, and where the program declares the resource's name, for equality
+    with it: importing a resource under a different name than the program declares would be a
+    replacement, which is exactly what adoption must never do.
+    """
+    key = "adopt"
+    value = raw.get(key)
+    if value is None:
+        return ()
+    try:
+        mapping = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        raise ConfigError(key, f"must be a mapping of resource -> existing ID, got {value!r}") from None
+    if mapping is None:
+        return ()
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(key, f"must be a mapping of resource -> existing ID, got {value!r}")
+    for name, resource_id in sorted(mapping.items()):
+        if name not in ADOPT_KEYS:
+            raise ConfigError(f"{key}.{name}", f"is not adoptable (adoptable: {', '.join(ADOPT_KEYS)})")
+        pattern, shape = ADOPT_KEYS[name]
+        if not isinstance(resource_id, str) or not resource_id.strip():
+            raise ConfigError(f"{key}.{name}", f"must be a non-empty string ({shape}), got {resource_id!r}")
+        if not pattern.match(resource_id):
+            raise ConfigError(f"{key}.{name}", f"{resource_id!r} is not {shape}")
+    expected = {
+        "bucket": ("bucketName", bucket_name),
+        "signerFunction": ("signerFunctionName", function_name),
+        "signerRole": ("signerFunctionName", f"{function_name}-role"),
+    }
+    for name, (source_key, wanted) in expected.items():
+        if name in mapping and mapping[name] != wanted:
+            raise ConfigError(
+                f"{key}.{name}",
+                f"{mapping[name]!r} must be {wanted!r}, the name the program declares from {source_key}"
+                " (importing under another name would replace the resource)",
+            )
+    return tuple(sorted((str(k), str(v)) for k, v in mapping.items()))
+
+
 def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tags: Any = None) -> StackConfig:
     """Validate raw project config (keys without the ``lux-video:`` namespace) into a StackConfig.
 
@@ -256,6 +323,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
         jwt_issuer=jwt_issuer,
         jwt_audience=jwt_audience,
         default_tags=_default_tags(default_tags, stack),
+        adopt=_adopt(raw, bucket_name=bucket_name, function_name=function_name),
     )
 
 

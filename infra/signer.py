@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -31,6 +32,11 @@ class UploadSignerArgs:
     auth_required: bool
     log_retention_days: int
     source_dir: Path = SOURCE_DIR
+    # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
+    adopt: Mapping[str, str] = field(default_factory=dict)
+
+
+ADOPTABLE = ("signerRole", "signerFunction")
 
 
 class UploadSigner(pulumi.ComponentResource):
@@ -51,7 +57,7 @@ class UploadSigner(pulumi.ComponentResource):
             name=f"{args.function_name}-role",
             description="Signs upload URLs: PutObject under the upload prefix, its own logs, nothing else",
             assume_role_policy=json.dumps(policies.lambda_trust_policy()),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, import_=args.adopt.get("signerRole")),
         )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-permissions",
@@ -86,7 +92,11 @@ class UploadSigner(pulumi.ComponentResource):
             },
             logging_config={"logFormat": "JSON", "logGroup": self.log_group.name},
             # The role's permissions must exist before the first invocation signs anything.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy, self.log_group]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.role_policy, self.log_group],
+                import_=args.adopt.get("signerFunction"),
+            ),
         )
 
         self.function_name = self.function.name

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
+from infra import api as api_module
+from infra import cdn as cdn_module
+from infra import signer as signer_module
+from infra import storage as storage_module
 from infra.api import SignerApi, SignerApiArgs
 from infra.cdn import Cdn, CdnArgs
 from infra.config import StackConfig
@@ -20,10 +26,12 @@ OUTPUT_NAMES = (
     "signerEndpoint",
     "signerFunctionName",
     "uploadPrefix",
+    "authRequired",
+    "maxFileBytes",
 )
 
 
-def build(config: StackConfig) -> dict[str, pulumi.Input[str]]:
+def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
     """Declare every component and return the stack outputs."""
     media = MediaBucket(
         "media",
@@ -32,6 +40,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[str]]:
             prefix=config.prefix,
             expiration_days=config.expiration_days,
             cors_allowed_origins=config.cors_allowed_origins,
+            adopt=config.adopted(storage_module.ADOPTABLE),
         ),
     )
     cdn = Cdn(
@@ -41,6 +50,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[str]]:
             bucket_regional_domain_name=media.bucket.bucket_regional_domain_name,
             price_class=config.price_class,
             cors_allowed_origins=config.cors_allowed_origins,
+            adopt=config.adopted(cdn_module.ADOPTABLE),
         ),
     )
     media.grant_cdn_read(cdn.distribution.arn)
@@ -58,6 +68,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[str]]:
             max_file_bytes=config.max_file_bytes,
             auth_required=config.auth_required,
             log_retention_days=config.log_retention_days,
+            adopt=config.adopted(signer_module.ADOPTABLE),
         ),
     )
     api = SignerApi(
@@ -72,10 +83,11 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[str]]:
             log_retention_days=config.log_retention_days,
             jwt_issuer=config.jwt_issuer,
             jwt_audience=config.jwt_audience,
+            adopt=config.adopted(api_module.ADOPTABLE),
         ),
     )
 
-    outputs: dict[str, pulumi.Input[str]] = {
+    outputs: dict[str, pulumi.Input[Any]] = {
         "bucketName": media.bucket.bucket,
         "region": config.region,
         "distributionId": cdn.distribution.id,
@@ -84,6 +96,8 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[str]]:
         "signerEndpoint": api.endpoint,
         "signerFunctionName": signer.function.name,
         "uploadPrefix": config.prefix,
+        "authRequired": config.auth_required,
+        "maxFileBytes": config.max_file_bytes,
     }
     assert tuple(outputs) == OUTPUT_NAMES
     return outputs

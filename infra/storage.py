@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +18,13 @@ class MediaBucketArgs:
     prefix: str
     expiration_days: int
     cors_allowed_origins: tuple[str, ...]
+    # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
+    adopt: Mapping[str, str] = field(default_factory=dict)
+
+
+# The `adopt` keys this component owns. The bucket's configuration resources (CORS, lifecycle,
+# encryption, ...) need no import: creating them over a hand-built bucket just applies the config.
+ADOPTABLE = ("bucket",)
 
 
 class MediaBucket(pulumi.ComponentResource):
@@ -32,7 +40,13 @@ class MediaBucket(pulumi.ComponentResource):
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
 
-        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=False, opts=child)
+        # protect: every video lives here; Pulumi refuses to delete or replace it in every stack.
+        self.bucket = aws.s3.Bucket(
+            name,
+            bucket=args.bucket_name,
+            force_destroy=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=True, import_=args.adopt.get("bucket")),
+        )
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=self.bucket.id,

@@ -35,6 +35,7 @@ from local.processor.app import create_app
 from local.processor.publisher import SignerPublisher
 from local.processor.settings import ProcessorSettings
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
+from tools import cdn_config as cdn_config_tool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8700
@@ -233,6 +234,8 @@ class LocalStack:
         return JSONResponse({"status": "ok", **self.cdn_config()}, headers={"Cache-Control": "no-store"})
 
     def write_cdn_config(self) -> Path:
+        """Write ``.local/cdn_config.json``, validated against the schema the cloud stack's file uses."""
+        cdn_config_tool.validate(self.cdn_config())
         path = self.settings.data_dir / "cdn_config.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.cdn_config(), indent=2) + "\n")

@@ -259,3 +259,97 @@ def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
         for rule_name, (_, rule) in RESOURCE_RULES.items()
         for message in rule(resource_type, props)
     ]
+
+
+# --- Stack-level rule: the signer's role, scoped by the media bucket and the upload prefix -------
+
+MEDIA_BUCKET_COMPONENT = "lux:storage:MediaBucket"
+UPLOAD_SIGNER_COMPONENT = "lux:signer:UploadSigner"
+_ROLE_GRANTS = frozenset(
+    {
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive",
+        "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+        "aws:iam/policyAttachment:PolicyAttachment",
+    }
+)
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """A resource as a stack-level rule sees it: URN (its type chain names its components), type, props."""
+
+    urn: str
+    type: str
+    props: Props
+
+
+def within(urn: str, component_type: str) -> bool:
+    """The resource is (a descendant of) a component of ``component_type``, read from its URN:
+    ``urn:pulumi:<stack>::<project>::<parent types joined by $>$<type>::<name>``."""
+    parts = urn.split("::")
+    return len(parts) >= 4 and component_type in parts[2].split("$")[:-1]
+
+
+def _grant_targets(props: Props) -> list[Any]:
+    return [props.get("role"), *_as_list(props.get("roles"))]
+
+
+def signer_role_is_least_privilege(resources: Iterable[StackResource]) -> list[str]:
+    """The signer role allows nothing but ``s3:PutObject`` under the media bucket's upload prefix and
+    writes to its own log group: its inline policy is checked against the scope found in the stack
+    (the MediaBucket's bucket name, the signer function's ``PREFIX``), and nothing else may grant
+    the role anything (no managed policies, attachments or other inline policies)."""
+    resources = list(resources)
+    signer = [r for r in resources if within(r.urn, UPLOAD_SIGNER_COMPONENT)]
+    roles = [r for r in signer if r.type == "aws:iam/role:Role"]
+    policies = [r for r in signer if r.type == "aws:iam/rolePolicy:RolePolicy"]
+    if not roles and not policies:
+        return []
+    violations: list[str] = []
+
+    buckets = [
+        r.props.get("bucket")
+        for r in resources
+        if r.type == "aws:s3/bucket:Bucket" and within(r.urn, MEDIA_BUCKET_COMPONENT)
+    ]
+    prefixes = {
+        ((r.props.get("environment") or {}).get("variables") or {}).get("PREFIX")
+        for r in signer
+        if r.type == "aws:lambda/function:Function"
+    }
+    if len(buckets) != 1 or not isinstance(buckets[0], str):
+        violations.append(f"signer scope: expected one media bucket with a name, found {buckets}")
+    if len(prefixes) != 1 or not isinstance(next(iter(prefixes)), str):
+        violations.append(f"signer scope: expected one signer function with a PREFIX, found {prefixes}")
+    if violations:
+        return violations
+    scope = SignerScope(bucket=str(buckets[0]), prefix=str(next(iter(prefixes))))
+
+    for policy in policies:
+        violations += signer_permissions_are_least_privilege(policy.props.get("policy"), scope)
+
+    role_refs: set[str] = set()
+    for role in roles:
+        role_refs.update(str(v) for v in (role.props.get("name"), role.props.get("arn")) if v)
+        if role.props.get("managedPolicyArns"):
+            violations.append(f"signer role has managed policies {role.props['managedPolicyArns']}")
+        if any(p.get("policy") for p in role.props.get("inlinePolicies") or []):
+            violations.append("signer role has inline policies declared on the role itself")
+    own = {p.urn for p in policies}
+    for resource in resources:
+        targets = {str(t) for t in _grant_targets(resource.props) if t}
+        if resource.type in _ROLE_GRANTS and resource.urn not in own and role_refs & targets:
+            violations.append(
+                f"{resource.type} {resource.urn.rsplit('::', 1)[-1]} grants the signer role more"
+            )
+    return violations
+
+
+STACK_RULES: dict[str, tuple[str, Callable[[Iterable[StackResource]], list[str]]]] = {
+    "signer-role-least-privilege": (
+        "The signer role allows only s3:PutObject under the upload prefix of the media bucket, and its log writes.",
+        signer_role_is_least_privilege,
+    ),
+}

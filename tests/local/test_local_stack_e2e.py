@@ -13,6 +13,7 @@ import pytest
 from infra import policies
 from lambda_src.sign_uploads import media
 from local.stack import LocalSettings, LocalStack, LocalStackError, free_port
+from tools import cdn_config as cdn_config_tool
 
 ORIGIN = "http://localhost:3000"
 
@@ -155,6 +156,20 @@ def test_cdn_config_json_is_written_with_every_url(stack: LocalStack) -> None:
     assert written["cdnBaseUrl"] == stack.base_url
     assert written["processorEndpoint"] == f"{stack.base_url}/api/videos"
     assert written["environment"] == "local"
+    cdn_config_tool.validate(written)  # the same schema as `make cdn-config` output
+
+
+def test_lan_urls_fit_the_cdn_config_schema(tmp_path: Path) -> None:
+    settings = LocalSettings(
+        host="0.0.0.0",  # noqa: S104 - never started, only the URLs are read
+        public_host="192.168.1.20",
+        port=9100,
+        s3_port=9101,
+        data_dir=tmp_path,
+    )
+    config = LocalStack(settings).cdn_config()
+    assert config["signerEndpoint"] == "http://192.168.1.20:9100/"
+    cdn_config_tool.validate(config)
 
 
 def test_a_port_in_use_fails_naming_it(tmp_path: Path) -> None:
