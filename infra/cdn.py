@@ -20,6 +20,10 @@ class CdnArgs:
     bucket_regional_domain_name: pulumi.Input[str]
     price_class: str
     cors_allowed_origins: tuple[str, ...]
+    # Standard logs to <bucket>.s3.amazonaws.com under cloudfront/ (None: no access logs).
+    log_bucket_domain_name: pulumi.Input[str] | None = None
+    # CloudFront's additional metrics (cache-hit rate, origin latency, error rates by status): billed.
+    additional_metrics: bool = False
 
 
 class Cdn(pulumi.ComponentResource):
@@ -101,8 +105,25 @@ class Cdn(pulumi.ComponentResource):
             ordered_cache_behaviors=ordered,
             restrictions={"geoRestriction": {"restrictionType": "none"}},
             viewer_certificate={"cloudfrontDefaultCertificate": True},
+            logging_config=None
+            if args.log_bucket_domain_name is None
+            else {
+                "bucket": args.log_bucket_domain_name,
+                "prefix": policies.CLOUDFRONT_LOG_PREFIX,
+                "includeCookies": False,
+            },
             opts=child,
         )
+        self.monitoring_subscription: aws.cloudfront.MonitoringSubscription | None = None
+        if args.additional_metrics:
+            self.monitoring_subscription = aws.cloudfront.MonitoringSubscription(
+                f"{name}-additional-metrics",
+                distribution_id=self.distribution.id,
+                monitoring_subscription={
+                    "realtimeMetricsSubscriptionConfig": {"realtimeMetricsSubscriptionStatus": "Enabled"}
+                },
+                opts=child,
+            )
 
         self.domain_name = self.distribution.domain_name
         self.base_url = self.distribution.domain_name.apply(lambda domain: f"https://{domain}")
