@@ -423,8 +423,11 @@ def dashboard_body(
         check = ["Stack", stack]
         widgets += [
             metric_widget(
-                "Synthetic upload check: success (1 = passed)",
-                [[HEALTH_CHECK_NAMESPACE, "Success", *check, {"stat": "Minimum"}]],
+                "Synthetic upload check: success, probe cleanup (1 = ok)",
+                [
+                    [HEALTH_CHECK_NAMESPACE, "Success", *check, {"stat": "Minimum"}],
+                    [HEALTH_CHECK_NAMESPACE, "CleanupSuccess", *check, {"stat": "Minimum"}],
+                ],
                 0,
                 21,
                 yAxis={"left": {"min": 0, "max": 1}},
