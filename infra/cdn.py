@@ -24,6 +24,11 @@ class CdnArgs:
     # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
     adopt: Mapping[str, str] = field(default_factory=dict)
 
+    # Standard logs to <bucket>.s3.amazonaws.com under cloudfront/ (None: no access logs).
+    log_bucket_domain_name: pulumi.Input[str] | None = None
+    # CloudFront's additional metrics (cache-hit rate, origin latency, error rates by status): billed.
+    additional_metrics: bool = False
+
 
 ADOPTABLE = (
     "distribution",
@@ -122,9 +127,26 @@ class Cdn(pulumi.ComponentResource):
             ordered_cache_behaviors=ordered,
             restrictions={"geoRestriction": {"restrictionType": "none"}},
             viewer_certificate={"cloudfrontDefaultCertificate": True},
+            logging_config=None
+            if args.log_bucket_domain_name is None
+            else {
+                "bucket": args.log_bucket_domain_name,
+                "prefix": policies.CLOUDFRONT_LOG_PREFIX,
+                "includeCookies": False,
+            },
             # protect: a new distribution means a new domain, and the app ships with the domain.
             opts=pulumi.ResourceOptions(parent=self, protect=True, import_=args.adopt.get("distribution")),
         )
+        self.monitoring_subscription: aws.cloudfront.MonitoringSubscription | None = None
+        if args.additional_metrics:
+            self.monitoring_subscription = aws.cloudfront.MonitoringSubscription(
+                f"{name}-additional-metrics",
+                distribution_id=self.distribution.id,
+                monitoring_subscription={
+                    "realtimeMetricsSubscriptionConfig": {"realtimeMetricsSubscriptionStatus": "Enabled"}
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         self.domain_name = self.distribution.domain_name
         self.base_url = self.distribution.domain_name.apply(lambda domain: f"https://{domain}")

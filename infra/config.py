@@ -50,6 +50,11 @@ ADOPT_KEYS: dict[str, tuple[re.Pattern[str], str]] = {
     "segmentCachePolicy": (_UUID, "a cache policy ID (a lower-case UUID)"),
     "responseHeadersPolicy": (_UUID, "a response headers policy ID (a lower-case UUID)"),
 }
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
 
 
 class ConfigError(ValueError):
@@ -82,6 +87,11 @@ class StackConfig:
     api_name: str
     jwt_issuer: str | None
     jwt_audience: tuple[str, ...]
+    log_bucket_name: str
+    alarm_email: str | None
+    cdn_additional_metrics: bool
+    health_check_enabled: bool
+    health_check_token_secret_name: str | None
     default_tags: tuple[tuple[str, str], ...] = ()
     # `adopt`: logical resource (an ADOPT_KEYS key) -> ID of the existing resource to import.
     adopt: tuple[tuple[str, str], ...] = ()
@@ -125,6 +135,12 @@ DEFAULTS: dict[str, Any] = {
     "jwtIssuer": None,
     "jwtAudience": None,
     "adopt": None,
+    # Monitoring (infra/logs.py, infra/monitoring.py). logBucketName None: "<bucketName>-logs".
+    "logBucketName": None,
+    "alarmEmail": None,
+    "cdnAdditionalMetrics": False,
+    "healthCheckEnabled": True,
+    "healthCheckTokenSecretName": None,
 }
 
 
@@ -152,6 +168,16 @@ def _float(raw: Mapping[str, str], key: str, low: float, high: float) -> float:
     if not low <= number <= high:
         raise ConfigError(key, f"must be between {low} and {high}, got {number}")
     return number
+
+
+def _bool(raw: Mapping[str, str], key: str) -> bool:
+    value = raw.get(key)
+    if value is None:
+        return bool(DEFAULTS[key])
+    text = str(value).strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise ConfigError(key, f"must be true or false, got {value!r}")
+    return text in _TRUE
 
 
 def _string_list(raw: Mapping[str, str], key: str) -> list[str] | None:
@@ -198,6 +224,38 @@ def _jwt(raw: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
     if not audience or not all(a.strip() for a in audience):
         raise ConfigError("jwtAudience", "must list at least one non-empty audience when jwtIssuer is set")
     return issuer, tuple(audience)
+
+
+def _monitoring(raw: Mapping[str, str], bucket_name: str, auth_required: bool) -> dict[str, Any]:
+    log_bucket_name = raw.get("logBucketName") or f"{bucket_name}-logs"
+    if not _BUCKET_NAME.match(log_bucket_name) or log_bucket_name == bucket_name:
+        raise ConfigError(
+            "logBucketName",
+            f"{log_bucket_name!r} is not a valid S3 bucket name distinct from bucketName"
+            + ("" if raw.get("logBucketName") else " (derived from bucketName: set logBucketName)"),
+        )
+    alarm_email = raw.get("alarmEmail") or None
+    if alarm_email is not None and not _EMAIL.match(alarm_email):
+        raise ConfigError("alarmEmail", f"{alarm_email!r} is not an email address")
+    health_check_enabled = _bool(raw, "healthCheckEnabled")
+    secret_name = raw.get("healthCheckTokenSecretName") or None
+    if secret_name is not None and not _SECRET_NAME.match(secret_name):
+        raise ConfigError(
+            "healthCheckTokenSecretName", f"{secret_name!r} is not a Secrets Manager secret name"
+        )
+    if health_check_enabled and auth_required and secret_name is None:
+        raise ConfigError(
+            "healthCheckTokenSecretName",
+            "is required when jwtIssuer is set and healthCheckEnabled is true: the synthetic check "
+            "reads its bearer token from this Secrets Manager secret (or set healthCheckEnabled false)",
+        )
+    return {
+        "log_bucket_name": log_bucket_name,
+        "alarm_email": alarm_email,
+        "cdn_additional_metrics": _bool(raw, "cdnAdditionalMetrics"),
+        "health_check_enabled": health_check_enabled,
+        "health_check_token_secret_name": secret_name if auth_required else None,
+    }
 
 
 def _default_tags(value: Any, stack: str) -> tuple[tuple[str, str], ...]:
@@ -322,6 +380,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
         api_name=api_name,
         jwt_issuer=jwt_issuer,
         jwt_audience=jwt_audience,
+        **_monitoring(raw, bucket_name, auth_required=jwt_issuer is not None),
         default_tags=_default_tags(default_tags, stack),
         adopt=_adopt(raw, bucket_name=bucket_name, function_name=function_name),
     )

@@ -110,12 +110,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str) -> None:
         self.region = region
+        self.provider_regions: dict[str, str] = {}  # explicit provider name -> its region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
         if not args.custom:
             return None, inputs
-        typ, name, region = args.typ, args.name, self.region
+        typ, name = args.typ, args.name
+        if typ.startswith("pulumi:providers:"):
+            self.provider_regions[name] = str(inputs.get("region") or self.region)
+        # A provider reference is "<urn>::<id>" and a urn ends "::<name>".
+        provider_name = args.provider.rsplit("::", 2)[-2] if args.provider else None
+        region = self.provider_regions.get(provider_name or "", self.region)
         resource_id = args.resource_id or f"{name}-{_short_hash(typ, name, length=8)}"
         state: dict[str, Any] = {**inputs, "arn": f"arn:aws:mock:{region}:{ACCOUNT_ID}:{name}"}
 
@@ -126,6 +132,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 arn=f"arn:aws:s3:::{bucket}",
                 bucket=bucket,
                 bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
+                bucketDomainName=f"{bucket}.s3.amazonaws.com",
                 region=region,
             )
         elif typ == "aws:cloudfront/distribution:Distribution":
@@ -167,23 +174,39 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{api_id}",
                 arn=f"arn:aws:apigateway:{region}::/apis/{api_id}",
             )
+        elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            alarm = inputs.get("name") or name
+            state.update(arn=f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{alarm}")
+            resource_id = alarm
+        elif typ == "aws:cloudwatch/dashboard:Dashboard":
+            resource_id = inputs.get("dashboardName") or name
+            state.update(dashboardArn=f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{resource_id}")
+        elif typ == "aws:glue/catalogDatabase:CatalogDatabase":
+            resource_id = f"{ACCOUNT_ID}:{inputs.get('name') or name}"
+            state.update(name=inputs.get("name") or name, catalogId=ACCOUNT_ID)
+        elif typ == "aws:athena/workgroup:Workgroup":
+            resource_id = inputs.get("name") or name
+            state.update(arn=f"arn:aws:athena:{region}:{ACCOUNT_ID}:workgroup/{resource_id}")
+        elif typ == "aws:scheduler/schedule:Schedule":
+            resource_id = f"default/{inputs.get('name') or name}"
+            state.update(arn=f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/{resource_id}")
         elif typ == "aws:sns/topic:Topic":
             topic = inputs.get("name") or name
             state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)
             resource_id = state["arn"]
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock",
                 "userId": "mock",
-            }, None
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}, None
+            return {"name": self.region, "region": self.region, "id": self.region}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
         raise PlanError(f"the plan has no mock for the invoke {args.token}; add one to RecordingMocks.call")
 
 

@@ -231,3 +231,166 @@ def api_access_log_format() -> dict[str, str]:
         "integrationError": "$context.integrationErrorMessage",
         "authorizerError": "$context.authorizer.error",
     }
+
+
+# --- Monitoring: log bucket, synthetic health check, alarms --------------------------------------
+
+# Where each log source writes in the log bucket (the Glue table reads CLOUDFRONT_LOG_PREFIX).
+CLOUDFRONT_LOG_PREFIX = "cloudfront/"
+S3_ACCESS_LOG_PREFIX = "s3-access/"
+ATHENA_RESULTS_PREFIX = "athena-results/"
+
+# The synthetic check signs jobs whose ids start with this reserved prefix; its role may delete only
+# those objects, and a lifecycle rule expires any it failed to delete.
+HEALTH_CHECK_JOB_PREFIX = "healthcheck-"
+HEALTH_CHECK_LEFTOVER_DAYS = 1
+
+# The signer logs one JSON line per request with the HTTP status it answered; a failed signing is
+# one it answered with a 5xx. CloudWatch Logs JSON filter syntax.
+FAILED_SIGNING_FILTER_PATTERN = "{ $.status >= 500 }"
+
+
+def failed_signing(log_line: dict[str, Any]) -> bool:
+    """What FAILED_SIGNING_FILTER_PATTERN means, in Python (tests hold the two together)."""
+    status = log_line.get("status")
+    return isinstance(status, int | float) and not isinstance(status, bool) and status >= 500
+
+
+def health_check_lifecycle_rule(prefix: str) -> dict[str, Any]:
+    """Probe objects the check could not delete expire after a day. S3 lifecycle filters match a
+    key prefix only, so this covers the anonymous key layout ``<prefix>healthcheck-*``; with JWT
+    the signer inserts ``sub.<hash>/`` first and leftovers fall to the uploads' own expiration."""
+    return {
+        "id": "expire-health-check-probes",
+        "status": "Enabled",
+        "filter": {"prefix": f"{prefix}{HEALTH_CHECK_JOB_PREFIX}"},
+        "expiration": {"days": HEALTH_CHECK_LEFTOVER_DAYS},
+    }
+
+
+def probe_object_arns(bucket_arn: str, prefix: str) -> list[str]:
+    """The probe objects in both key layouts: ``<prefix>healthcheck-*`` (no JWT) and
+    ``<prefix>*/healthcheck-*`` (JWT: ``<prefix>sub.<hash>/healthcheck-*``). IAM's ``*`` crosses
+    '/', so the second pattern also matches a user's file named ``healthcheck-*`` inside a job
+    folder: the grant is one pattern wider than the probes, and the handler only ever deletes
+    the keys the signer returned for its own job. DeleteObject cannot create or read anything."""
+    return [
+        f"{bucket_arn}/{prefix}{HEALTH_CHECK_JOB_PREFIX}*",
+        f"{bucket_arn}/{prefix}*/{HEALTH_CHECK_JOB_PREFIX}*",
+    ]
+
+
+def log_bucket_lifecycle_rules(retention_days: int) -> list[dict[str, Any]]:
+    """Every log and query result expires after the log retention; no upload lingers."""
+    return [
+        {
+            "id": "expire-logs",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "expiration": {"days": retention_days},
+        },
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abortIncompleteMultipartUpload": {"daysAfterInitiation": ABORT_INCOMPLETE_MULTIPART_DAYS},
+        },
+    ]
+
+
+def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> dict[str, Any]:
+    """S3 server access logging of the media bucket may write under s3-access/ (bound to that
+    bucket and this account); nothing travels without TLS. CloudFront standard logs arrive through
+    the bucket ACL grant CloudFront adds itself (legacy log delivery), not through this policy."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "AllowS3ServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{log_bucket_arn}/{S3_ACCESS_LOG_PREFIX}*",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": source_bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
+
+
+def secret_arn_pattern(region: str, account_id: str, secret_name: str) -> str:
+    """Secrets Manager appends '-' and six random characters to a secret's name in its ARN."""
+    return f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secret_name}-??????"
+
+
+def health_check_permissions(
+    bucket_arn: str, prefix: str, log_group_arn: str, token_secret_arn: str | None
+) -> dict[str, Any]:
+    """The synthetic check uploads through the signer's URLs (no S3 write of its own); it may
+    delete only probe objects, write its own logs (its metrics travel in them as EMF, so no
+    cloudwatch:PutMetricData), and read its token secret when the signer requires a JWT."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DeleteOwnProbes",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": probe_object_arns(bucket_arn, prefix),
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        },
+    ]
+    if token_secret_arn is not None:
+        statements.append(
+            {
+                "Sid": "ReadOwnToken",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": token_secret_arn,
+            }
+        )
+    return {"Version": IAM_VERSION, "Statement": statements}
+
+
+def scheduler_trust_policy(account_id: str) -> dict[str, Any]:
+    """Only EventBridge Scheduler, acting for this account's schedules, may assume the role."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "SchedulerAssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        ],
+    }
+
+
+def scheduler_permissions(function_arn: str) -> dict[str, Any]:
+    """The schedule may invoke the health check function and nothing else."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "InvokeHealthCheck",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": [function_arn, f"{function_arn}:*"],
+            }
+        ],
+    }

@@ -1,4 +1,5 @@
-"""The stack's architecture, wired from validated config: bucket -> CDN -> signer -> API."""
+"""The stack's architecture, wired from validated config:
+bucket -> log archive -> CDN -> signer -> API -> monitoring."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from infra import storage as storage_module
 from infra.api import SignerApi, SignerApiArgs
 from infra.cdn import Cdn, CdnArgs
 from infra.config import StackConfig
+from infra.logs import LogArchive, LogArchiveArgs
+from infra.monitoring import Monitoring, MonitoringArgs
 from infra.signer import UploadSigner, UploadSignerArgs
 from infra.storage import MediaBucket, MediaBucketArgs
 
@@ -28,6 +31,9 @@ OUTPUT_NAMES = (
     "uploadPrefix",
     "authRequired",
     "maxFileBytes",
+    "alarmTopicArn",
+    "dashboardName",
+    "logBucketName",
 )
 
 
@@ -41,8 +47,19 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
             expiration_days=config.expiration_days,
             cors_allowed_origins=config.cors_allowed_origins,
             adopt=config.adopted(storage_module.ADOPTABLE),
+            expire_health_check_probes=config.health_check_enabled,
         ),
     )
+    logs = LogArchive(
+        "logs",
+        LogArchiveArgs(
+            name_prefix=config.name_prefix,
+            log_bucket_name=config.log_bucket_name,
+            retention_days=config.log_retention_days,
+            source_bucket_arn=media.bucket.arn,
+        ),
+    )
+    media.log_access_to(logs.bucket.id, depends_on=[logs.policy])
     cdn = Cdn(
         "cdn",
         CdnArgs(
@@ -51,6 +68,8 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
             price_class=config.price_class,
             cors_allowed_origins=config.cors_allowed_origins,
             adopt=config.adopted(cdn_module.ADOPTABLE),
+            log_bucket_domain_name=logs.cloudfront_log_target,
+            additional_metrics=config.cdn_additional_metrics,
         ),
     )
     media.grant_cdn_read(cdn.distribution.arn)
@@ -87,6 +106,30 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
         ),
     )
 
+    monitoring = Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            name_prefix=config.name_prefix,
+            stack=config.stack,
+            region=config.region,
+            tags=config.tags,
+            alarm_email=config.alarm_email,
+            signer_function_name=config.signer_function_name,
+            signer_log_group_name=signer.log_group.name,
+            api_id=api.api.id,
+            signer_endpoint=api.endpoint,
+            distribution_id=cdn.distribution.id,
+            cdn_base_url=cdn.base_url,
+            bucket_name=media.bucket.bucket,
+            bucket_arn=media.bucket.arn,
+            prefix=config.prefix,
+            log_retention_days=config.log_retention_days,
+            cors_allowed_origins=config.cors_allowed_origins,
+            health_check_enabled=config.health_check_enabled,
+            token_secret_name=config.health_check_token_secret_name,
+        ),
+    )
+
     outputs: dict[str, pulumi.Input[Any]] = {
         "bucketName": media.bucket.bucket,
         "region": config.region,
@@ -98,6 +141,9 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
         "uploadPrefix": config.prefix,
         "authRequired": config.auth_required,
         "maxFileBytes": config.max_file_bytes,
+        "alarmTopicArn": monitoring.topic_arn,
+        "dashboardName": monitoring.dashboard_name,
+        "logBucketName": logs.bucket_name,
     }
     assert tuple(outputs) == OUTPUT_NAMES
     return outputs

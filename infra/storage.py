@@ -21,6 +21,9 @@ class MediaBucketArgs:
     # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
     adopt: Mapping[str, str] = field(default_factory=dict)
 
+    # The synthetic check's probe objects (<prefix>healthcheck-*) expire after a day if left behind.
+    expire_health_check_probes: bool = False
+
 
 # The `adopt` keys this component owns. The bucket's configuration resources (CORS, lifecycle,
 # encryption, ...) need no import: creating them over a hand-built bucket just applies the config.
@@ -82,13 +85,31 @@ class MediaBucket(pulumi.ComponentResource):
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
-            rules=policies.bucket_lifecycle_rules(args.prefix, args.expiration_days),
+            rules=[
+                *policies.bucket_lifecycle_rules(args.prefix, args.expiration_days),
+                *(
+                    [policies.health_check_lifecycle_rule(args.prefix)]
+                    if args.expire_health_check_probes
+                    else []
+                ),
+            ],
             opts=child,
         )
         self.policy = None
 
         self.register_outputs(
             {"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn, "prefix": args.prefix}
+        )
+
+    def log_access_to(self, target_bucket: pulumi.Input[str], depends_on: list[pulumi.Resource]) -> None:
+        """S3 server access logs of this bucket go to ``target_bucket`` under ``s3-access/``
+        (the target's bucket policy must admit logging.s3.amazonaws.com: ``depends_on`` it)."""
+        self.access_logging = aws.s3.BucketLogging(
+            f"{self._name}-access-logging",
+            bucket=self.bucket.id,
+            target_bucket=target_bucket,
+            target_prefix=policies.S3_ACCESS_LOG_PREFIX,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
 
     def grant_cdn_read(self, distribution_arn: pulumi.Input[str]) -> aws.s3.BucketPolicy:

@@ -261,6 +261,50 @@ def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
     ]
 
 
+def bucket_acls_only_for_log_delivery(resource_type: str, props: Props) -> list[str]:
+    """ACLs stay off (BucketOwnerEnforced) except where log delivery needs them
+    (BucketOwnerPreferred: delivered objects are still owned by the bucket owner); never
+    ObjectWriter, under which another account's objects stay theirs."""
+    if resource_type != "aws:s3/bucketOwnershipControls:BucketOwnershipControls":
+        return []
+    ownership = (props.get("rule") or {}).get("objectOwnership")
+    if ownership not in ("BucketOwnerEnforced", "BucketOwnerPreferred"):
+        return [
+            f"bucket ownership {ownership!r}: use BucketOwnerEnforced (or BucketOwnerPreferred for log delivery)"
+        ]
+    return []
+
+
+def alarms_notify_on_alarm_and_ok(resource_type: str, props: Props) -> list[str]:
+    """An alarm nobody hears is not monitoring: every alarm notifies on ALARM and on OK, and
+    says what missing data means."""
+    if resource_type != "aws:cloudwatch/metricAlarm:MetricAlarm":
+        return []
+    violations = []
+    for field in ("alarmActions", "okActions"):
+        if not props.get(field):
+            violations.append(f"alarm {props.get('name')} has no {field}")
+    if props.get("treatMissingData") not in ("notBreaching", "breaching", "ignore", "missing"):
+        violations.append(f"alarm {props.get('name')} does not choose treatMissingData")
+    if not props.get("alarmDescription"):
+        violations.append(f"alarm {props.get('name')} has no description (the on-call's first read)")
+    return violations
+
+
+RESOURCE_RULES.update(
+    {
+        "bucket-acls-only-for-log-delivery": (
+            "Bucket ACLs are disabled, or limited to log delivery (BucketOwnerPreferred).",
+            bucket_acls_only_for_log_delivery,
+        ),
+        "alarms-notify": (
+            "Every alarm notifies on ALARM and OK, treats missing data explicitly and has a runbook description.",
+            alarms_notify_on_alarm_and_ok,
+        ),
+    }
+)
+
+
 # --- Stack-level rule: the signer's role, scoped by the media bucket and the upload prefix -------
 
 MEDIA_BUCKET_COMPONENT = "lux:storage:MediaBucket"

@@ -69,6 +69,10 @@ SECURED_OVERRIDES: dict[str, Any] = {
     "urlTtlSeconds": "600",
     "throttleRatePerSecond": "10",
     "throttleBurst": "20",
+    # With JWT on, the synthetic check needs the secret its bearer token comes from.
+    "healthCheckTokenSecretName": "lux-video/dev/healthcheck-token",
+    "alarmEmail": "oncall@example.com",
+    "cdnAdditionalMetrics": "true",
 }
 
 

@@ -90,7 +90,7 @@ def test_bucket_and_distribution_are_protected_and_nothing_else(stack: str) -> N
 
 def test_protect_holds_with_adoption_too() -> None:
     plan = plan_for("dev", stack_config("dev", adopt=FULL_ADOPT))
-    assert plan.one(h.BUCKET).protect and plan.one(h.DISTRIBUTION).protect
+    assert plan.one(h.BUCKET, "media").protect and plan.one(h.DISTRIBUTION).protect
 
 
 def test_imported_resources_keep_their_component_parent() -> None:

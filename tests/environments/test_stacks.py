@@ -47,10 +47,14 @@ def test_prod_is_locked_down_where_dev_is_open() -> None:
     assert {g.inputs["retentionInDays"] for g in dev.of_type(h.LOG_GROUP)} == {30}
 
 
-def test_prod_stack_file_leaves_alarm_email_to_the_integrator() -> None:
-    """alarmEmail arrives with the Monitoring component; until then config rejects the key."""
-    text = (planning.REPO_ROOT / "Pulumi.prod.yaml").read_text()
-    assert "alarmEmail" in text and "lux-video:alarmEmail" not in planning.stack_file_config("prod")
+def test_prod_stack_pages_someone_and_gives_the_health_check_its_token_secret() -> None:
+    config = planning.stack_file_config("prod")
+    assert "@" in config["lux-video:alarmEmail"]
+    assert config["lux-video:healthCheckTokenSecretName"]
+    subscriptions = [r for r in plan_for("prod").of_type("aws:sns/topicSubscription:TopicSubscription")]
+    assert subscriptions and all(
+        s.inputs["endpoint"] == config["lux-video:alarmEmail"] for s in subscriptions
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -56,7 +56,7 @@ def test_only_this_api_may_invoke_the_signer_and_only_on_post(dev_plan: Plan) ->
     api = dev_plan.one(API)
     assert permission.inputs["principal"] == "apigateway.amazonaws.com"
     assert permission.inputs["action"] == "lambda:InvokeFunction"
-    assert permission.inputs["function"] == dev_plan.one(FUNCTION).inputs["name"]
+    assert permission.inputs["function"] == dev_plan.one(FUNCTION, "signer").inputs["name"]
     assert permission.inputs["sourceArn"] == f"arn:aws:execute-api:us-west-2:123456789012:{api.id}/*/POST/"
 
 

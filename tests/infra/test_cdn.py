@@ -130,4 +130,4 @@ def test_response_headers_policy_follows_the_configured_origins(secured_plan: Pl
 def test_account_unique_names_carry_the_stack(dev_plan: Plan) -> None:
     names = [p.inputs["name"] for p in dev_plan.of_type(CACHE_POLICY)] + [dev_plan.one(OAC).inputs["name"]]
     assert all(name.startswith("lux-video-dev-") for name in names)
-    assert dev_plan.one(BUCKET)
+    assert dev_plan.one(BUCKET, "media")

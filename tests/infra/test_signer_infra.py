@@ -17,7 +17,7 @@ SCOPE = rules.SignerScope(bucket="lux-video-dev-262a61d7", prefix="videos/")
 
 
 def test_role_is_named_for_the_function_and_trusts_only_lambda(dev_plan: Plan) -> None:
-    role = dev_plan.one(ROLE)
+    role = dev_plan.one(ROLE, "signer-role")
     assert role.inputs["name"] == "lux-sign-uploads-role"
     trust = document(role, "assumeRolePolicy")
     (statement,) = trust["Statement"]
@@ -32,7 +32,7 @@ def test_role_is_named_for_the_function_and_trusts_only_lambda(dev_plan: Plan) -
 
 def test_trust_rule_catches_an_account_or_wildcard_principal(dev_plan: Plan) -> None:
     for principal in ({"AWS": "*"}, "*", {"Service": "ec2.amazonaws.com"}, {"AWS": "arn:aws:iam::1:root"}):
-        broken = props(dev_plan, ROLE)
+        broken = props(dev_plan, ROLE, "signer-role")
         trust = json.loads(broken["assumeRolePolicy"])
         trust["Statement"][0]["Principal"] = principal
         broken["assumeRolePolicy"] = json.dumps(trust)
@@ -40,7 +40,7 @@ def test_trust_rule_catches_an_account_or_wildcard_principal(dev_plan: Plan) -> 
 
 
 def test_signer_may_only_put_objects_under_the_prefix_and_write_its_logs(dev_plan: Plan) -> None:
-    policy = document(dev_plan.one(ROLE_POLICY), "policy")
+    policy = document(dev_plan.one(ROLE_POLICY, "signer-permissions"), "policy")
     put, logs = policy["Statement"]
     assert put == {
         "Sid": "PutUploadsUnderPrefix",
@@ -54,7 +54,7 @@ def test_signer_may_only_put_objects_under_the_prefix_and_write_its_logs(dev_pla
 
 
 def test_signer_scope_follows_the_configured_prefix(secured_plan: Plan) -> None:
-    policy = document(secured_plan.one(ROLE_POLICY), "policy")
+    policy = document(secured_plan.one(ROLE_POLICY, "signer-permissions"), "policy")
     scope = rules.SignerScope(bucket="lux-video-dev-262a61d7", prefix="media/uploads/")
     assert rules.signer_permissions_are_least_privilege(policy, scope) == []
     assert rules.signer_permissions_are_least_privilege(policy, SCOPE)  # the old prefix no longer fits
@@ -73,13 +73,13 @@ def test_signer_scope_follows_the_configured_prefix(secured_plan: Plan) -> None:
     ids=["adds-get", "s3-star", "whole-bucket", "logs-anywhere", "delete", "not-action"],
 )
 def test_least_privilege_rule_catches_every_widening(dev_plan: Plan, break_it) -> None:
-    policy = document(dev_plan.one(ROLE_POLICY), "policy")
+    policy = document(dev_plan.one(ROLE_POLICY, "signer-permissions"), "policy")
     break_it(policy)
     assert rules.signer_permissions_are_least_privilege(policy, SCOPE)
 
 
 def test_signer_permissions_pass_parliament_with_no_findings(dev_plan: Plan) -> None:
-    text = dev_plan.one(ROLE_POLICY).inputs["policy"]
+    text = dev_plan.one(ROLE_POLICY, "signer-permissions").inputs["policy"]
     findings = parliament.analyze_policy_string(
         text, include_community_auditors=False, config=parliament.config
     ).findings
@@ -87,7 +87,7 @@ def test_signer_permissions_pass_parliament_with_no_findings(dev_plan: Plan) -> 
 
 
 def test_function_runs_python_3_12_or_newer_on_arm64(dev_plan: Plan) -> None:
-    function = dev_plan.one(FUNCTION).inputs
+    function = dev_plan.one(FUNCTION, "signer").inputs
     assert function["name"] == "lux-sign-uploads"
     assert function["runtime"] in rules.SUPPORTED_PYTHON_RUNTIMES
     assert int(function["runtime"].removeprefix("python3.")) >= 12
@@ -99,7 +99,7 @@ def test_function_runs_python_3_12_or_newer_on_arm64(dev_plan: Plan) -> None:
 
 
 def test_function_environment_points_at_bucket_prefix_and_cdn(dev_plan: Plan, secured_plan: Plan) -> None:
-    env = dev_plan.one(FUNCTION).inputs["environment"]["variables"]
+    env = dev_plan.one(FUNCTION, "signer").inputs["environment"]["variables"]
     assert env == {
         "BUCKET": "lux-video-dev-262a61d7",
         "PREFIX": "videos/",
@@ -110,14 +110,14 @@ def test_function_environment_points_at_bucket_prefix_and_cdn(dev_plan: Plan, se
         "AUTH_REQUIRED": "false",
     }
     assert env["PUBLIC_BASE_URL"].startswith("https://")
-    secured = secured_plan.one(FUNCTION).inputs["environment"]["variables"]
+    secured = secured_plan.one(FUNCTION, "signer").inputs["environment"]["variables"]
     assert secured["AUTH_REQUIRED"] == "true"
     assert secured["PREFIX"] == "media/uploads/"
     assert secured["URL_TTL_SECONDS"] == "600"
 
 
 def test_function_logs_json_to_its_own_log_group_with_retention(dev_plan: Plan, secured_plan: Plan) -> None:
-    function = dev_plan.one(FUNCTION).inputs
+    function = dev_plan.one(FUNCTION, "signer").inputs
     assert function["loggingConfig"] == {"logFormat": "JSON", "logGroup": "/aws/lambda/lux-sign-uploads"}
     group = dev_plan.one(LOG_GROUP, "signer-logs").inputs
     assert group["retentionInDays"] == 30
@@ -134,7 +134,7 @@ def test_every_log_group_has_retention_and_the_rule_catches_one_without(dev_plan
 
 def test_function_code_is_exactly_the_signer_source_files(dev_plan: Plan) -> None:
     archive = dev_plan.as_json()["resources"]
-    (function,) = [r for r in archive if r["type"] == FUNCTION]
+    (function,) = [r for r in archive if r["type"] == FUNCTION and r["name"] == "signer"]
     files = function["inputs"]["code"]["archive"]
     expected = sorted(
         p.name for p in (packaging.LAMBDA_SRC / "sign_uploads").glob("*.py") if not p.name.startswith("test_")

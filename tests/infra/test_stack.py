@@ -38,6 +38,8 @@ def test_every_aws_resource_is_a_child_of_a_component(dev_plan: Plan) -> None:
         "lux:cdn:Cdn",
         "lux:signer:UploadSigner",
         "lux:api:SignerApi",
+        "lux:logs:LogArchive",
+        "lux:monitoring:Monitoring",
     }
     for resource in dev_plan.resources:
         if resource.custom:
@@ -75,7 +77,9 @@ def test_the_dev_plan_passes_every_security_rule(dev_plan: Plan, secured_plan: P
 
 def test_secured_config_really_changes_the_plan(dev_plan: Plan, secured_plan: Plan) -> None:
     assert dev_plan.to_text() != secured_plan.to_text()
-    assert len(secured_plan.resources) == len(dev_plan.resources) + 1  # the JWT authorizer
+    # the JWT authorizer; with monitoring: the two alarm e-mail subscriptions and CloudFront's
+    # additional metrics (SECURED_OVERRIDES in tests/conftest.py turns them on)
+    assert len(secured_plan.resources) == len(dev_plan.resources) + 1 + 3
     assert secured_plan.outputs["uploadPrefix"] == SECURED_OVERRIDES["prefix"]
 
 
@@ -88,7 +92,11 @@ def test_two_plan_runs_are_byte_identical() -> None:
 def test_plan_renders_policy_documents_as_objects(dev_plan: Plan) -> None:
     text = dev_plan.to_text()
     document = json.loads(text)
-    (policy,) = [r for r in document["resources"] if r["type"] == "aws:s3/bucketPolicy:BucketPolicy"]
+    (policy,) = [
+        r
+        for r in document["resources"]
+        if r["type"] == "aws:s3/bucketPolicy:BucketPolicy" and r["name"] == "media-policy"
+    ]
     assert isinstance(policy["inputs"]["policy"], dict)
     assert policy["inputs"]["policy"]["Statement"][1]["Sid"] == "DenyInsecureTransport"
     assert "04da6b54" not in text  # no unknown placeholders

@@ -24,19 +24,19 @@ from tests.infra.helpers import (
 
 
 def test_bucket_takes_its_name_from_config(dev_plan: Plan) -> None:
-    assert dev_plan.one(BUCKET).inputs["bucket"] == "lux-video-dev-262a61d7"
-    assert dev_plan.one(BUCKET).inputs.get("forceDestroy") is False
+    assert dev_plan.one(BUCKET, "media").inputs["bucket"] == "lux-video-dev-262a61d7"
+    assert dev_plan.one(BUCKET, "media").inputs.get("forceDestroy") is False
 
 
 def test_bucket_blocks_every_kind_of_public_access(dev_plan: Plan) -> None:
-    block = dev_plan.one(PUBLIC_ACCESS_BLOCK).inputs
+    block = dev_plan.one(PUBLIC_ACCESS_BLOCK, "media-public-access-block").inputs
     for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
         assert block[flag] is True, flag
     assert block["bucket"] == "lux-video-dev-262a61d7"
 
 
 def test_public_access_rule_catches_a_single_flag_turned_off(dev_plan: Plan) -> None:
-    broken = props(dev_plan, PUBLIC_ACCESS_BLOCK)
+    broken = props(dev_plan, PUBLIC_ACCESS_BLOCK, "media-public-access-block")
     broken["restrictPublicBuckets"] = False
     assert rules.bucket_blocks_public_access(PUBLIC_ACCESS_BLOCK, broken) == [
         "public access block: restrictPublicBuckets must be true"
@@ -44,11 +44,13 @@ def test_public_access_rule_catches_a_single_flag_turned_off(dev_plan: Plan) -> 
 
 
 def test_bucket_ownership_is_enforced_so_acls_are_disabled(dev_plan: Plan) -> None:
-    assert dev_plan.one(OWNERSHIP).inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    assert dev_plan.one(OWNERSHIP, "media-ownership").inputs["rule"] == {
+        "objectOwnership": "BucketOwnerEnforced"
+    }
 
 
 def test_bucket_encrypts_by_default(dev_plan: Plan) -> None:
-    (rule,) = dev_plan.one(ENCRYPTION).inputs["rules"]
+    (rule,) = dev_plan.one(ENCRYPTION, "media-encryption").inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("AES256", "aws:kms")
 
 
@@ -68,20 +70,21 @@ def test_bucket_cors_follows_the_configured_origins(secured_plan: Plan) -> None:
 def test_uploads_expire_after_the_configured_days_and_multipart_uploads_are_aborted(
     dev_plan: Plan, secured_plan: Plan
 ) -> None:
-    expire, abort = dev_plan.one(LIFECYCLE).inputs["rules"]
+    # (the third rule expires the synthetic check's leftover probes: tests/monitoring)
+    expire, abort, _ = dev_plan.one(LIFECYCLE, "media-lifecycle").inputs["rules"]
     assert expire["status"] == "Enabled"
     assert expire["filter"] == {"prefix": "videos/"}
     assert expire["expiration"] == {"days": 30}
     assert abort["status"] == "Enabled"
     assert abort["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 1}
 
-    expire, _ = secured_plan.one(LIFECYCLE).inputs["rules"]
+    expire, *_ = secured_plan.one(LIFECYCLE, "media-lifecycle").inputs["rules"]
     assert expire["filter"] == {"prefix": "media/uploads/"}
     assert expire["expiration"] == {"days": 7}
 
 
 def test_only_this_distribution_may_read_and_only_under_the_prefix(dev_plan: Plan) -> None:
-    policy = document(dev_plan.one(BUCKET_POLICY), "policy")
+    policy = document(dev_plan.one(BUCKET_POLICY, "media-policy"), "policy")
     read = statement(policy, "AllowCloudFrontOacRead")
     distribution_id = dev_plan.outputs["distributionId"]
     assert read["Effect"] == "Allow"
@@ -95,7 +98,7 @@ def test_only_this_distribution_may_read_and_only_under_the_prefix(dev_plan: Pla
 
 
 def test_bucket_denies_requests_without_tls(dev_plan: Plan) -> None:
-    deny = statement(document(dev_plan.one(BUCKET_POLICY), "policy"), "DenyInsecureTransport")
+    deny = statement(document(dev_plan.one(BUCKET_POLICY, "media-policy"), "policy"), "DenyInsecureTransport")
     assert deny["Effect"] == "Deny"
     assert deny["Principal"] == "*"
     assert deny["Action"] == "s3:*"
@@ -107,7 +110,7 @@ def test_bucket_denies_requests_without_tls(dev_plan: Plan) -> None:
 
 
 def test_bucket_policy_rule_catches_a_missing_tls_deny_and_a_public_read(dev_plan: Plan) -> None:
-    good = props(dev_plan, BUCKET_POLICY)
+    good = props(dev_plan, BUCKET_POLICY, "media-policy")
     assert rules.bucket_policy_is_private_and_tls_only(BUCKET_POLICY, good) == []
 
     no_tls = json.loads(good["policy"])
@@ -138,12 +141,12 @@ def test_bucket_policy_rule_catches_a_missing_tls_deny_and_a_public_read(dev_pla
 
 def test_bucket_policy_waits_for_the_public_access_block(dev_plan: Plan) -> None:
     # The policy is a child of the bucket component, declared after the distribution exists.
-    policy = dev_plan.one(BUCKET_POLICY)
+    policy = dev_plan.one(BUCKET_POLICY, "media-policy")
     assert policy.parent is not None and policy.parent.endswith("lux:storage:MediaBucket::media")
 
 
 def test_bucket_policy_passes_parliament_with_no_findings(dev_plan: Plan) -> None:
-    text = dev_plan.one(BUCKET_POLICY).inputs["policy"]
+    text = dev_plan.one(BUCKET_POLICY, "media-policy").inputs["policy"]
     findings = parliament.analyze_policy_string(
         text, include_community_auditors=False, config=parliament.config
     ).findings
@@ -151,7 +154,7 @@ def test_bucket_policy_passes_parliament_with_no_findings(dev_plan: Plan) -> Non
 
 
 def test_parliament_would_flag_a_broken_bucket_policy(dev_plan: Plan) -> None:
-    broken = json.loads(dev_plan.one(BUCKET_POLICY).inputs["policy"])
+    broken = json.loads(dev_plan.one(BUCKET_POLICY, "media-policy").inputs["policy"])
     broken["Statement"][0]["Action"] = "s3:GetObjekt"
     findings = parliament.analyze_policy_string(
         json.dumps(broken), include_community_auditors=False, config=parliament.config

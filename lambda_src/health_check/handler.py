@@ -1,0 +1,221 @@
+"""Synthetic upload check: sign a tiny job, PUT it, read it back through the CDN, clean up.
+
+Run every 5 minutes by EventBridge Scheduler. Each run prints one CloudWatch embedded-metric-format
+(EMF) line: ``Success`` (1/0), end-to-end ``LatencyMs`` and the latency of every step it reached;
+CloudWatch turns the log line into metrics, so the function needs no cloudwatch:PutMetricData.
+A failed run is reported, never raised (a retry would only blur the metrics). Self-contained:
+stdlib plus boto3 (in the Lambda runtime, imported only for cleanup and the token secret).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
+PROBE_PATH = "probe.m3u8"
+# A valid, tiny HLS playlist (the signer accepts only media types).
+PROBE_BODY = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-ENDLIST\n"
+HTTP_TIMEOUT_SECONDS = 8.0
+DEFAULT_NAMESPACE = "LuxVideo/HealthCheck"
+
+
+class CheckFailed(Exception):
+    """A step failed; ``step`` names it (sign, put, cdn_read, cors, etag, token)."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+@dataclass(frozen=True)
+class Settings:
+    signer_url: str
+    cdn_base_url: str
+    bucket: str
+    stack: str
+    namespace: str
+    job_prefix: str
+    check_origin: str
+    token_secret_name: str | None
+
+
+def settings() -> Settings:
+    """Configuration from the environment, defaults stated here once."""
+    env = os.environ
+    return Settings(
+        signer_url=env["SIGNER_URL"],
+        cdn_base_url=env["CDN_BASE_URL"].rstrip("/"),
+        bucket=env["BUCKET"],
+        stack=env.get("STACK", "unknown"),
+        namespace=env.get("METRIC_NAMESPACE", DEFAULT_NAMESPACE),
+        job_prefix=env.get("JOB_PREFIX", "healthcheck-"),
+        check_origin=env.get("CHECK_ORIGIN", "https://healthcheck.invalid"),
+        token_secret_name=env.get("TOKEN_SECRET_NAME") or None,
+    )
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+def http(method: str, url: str, headers: dict[str, str], body: bytes | None = None) -> Response:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as reply:  # noqa: S310
+            return Response(reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+
+def fetch_token(secret_name: str) -> str:
+    """The bearer token from Secrets Manager: the secret string itself or its JSON ``token``."""
+    import boto3
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_name)["SecretString"]
+    except Exception as error:
+        raise CheckFailed("token", f"cannot read secret {secret_name}: {error}") from None
+    if value.lstrip().startswith("{"):
+        value = json.loads(value).get("token", "")
+    if not value:
+        raise CheckFailed("token", f"secret {secret_name} holds no token")
+    return value
+
+
+def sign(config: Settings, job_id: str) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    if config.token_secret_name is not None:
+        headers["Authorization"] = f"Bearer {fetch_token(config.token_secret_name)}"
+    payload = {"jobId": job_id, "files": [{"path": PROBE_PATH, "size": len(PROBE_BODY)}]}
+    try:
+        reply = http("POST", config.signer_url, headers, json.dumps(payload).encode())
+    except OSError as error:
+        raise CheckFailed("sign", f"signer unreachable: {error}") from None
+    if reply.status != 200:
+        raise CheckFailed("sign", f"signer answered {reply.status}: {reply.body[:300]!r}")
+    try:
+        (upload,) = json.loads(reply.body)["uploads"]
+        return dict(upload)
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckFailed("sign", f"signer response breaks the contract: {error!r}") from None
+
+
+def put(upload: dict[str, Any]) -> str:
+    try:
+        reply = http(
+            upload.get("method", "PUT"), upload["url"], dict(upload.get("headers") or {}), PROBE_BODY
+        )
+    except OSError as error:
+        raise CheckFailed("put", f"upload unreachable: {error}") from None
+    if reply.status != 200:
+        raise CheckFailed("put", f"PUT answered {reply.status}: {reply.body[:300]!r}")
+    return reply.headers.get("etag", "")
+
+
+def read_back(config: Settings, upload: dict[str, Any], put_etag: str) -> None:
+    url = upload.get("publicUrl") or f"{config.cdn_base_url}/{upload['key']}"
+    try:
+        reply = http("GET", url, {"Origin": config.check_origin})
+    except OSError as error:
+        raise CheckFailed("cdn_read", f"CDN unreachable: {error}") from None
+    if reply.status != 200 or reply.body != PROBE_BODY:
+        raise CheckFailed("cdn_read", f"CDN answered {reply.status} with {len(reply.body)} bytes")
+    allowed = reply.headers.get("access-control-allow-origin")
+    if allowed not in ("*", config.check_origin):
+        raise CheckFailed("cors", f"Access-Control-Allow-Origin is {allowed!r} for {config.check_origin}")
+    exposed = {h.strip().lower() for h in reply.headers.get("access-control-expose-headers", "").split(",")}
+    if "etag" not in exposed:
+        raise CheckFailed("cors", "ETag is not in Access-Control-Expose-Headers")
+    etag = reply.headers.get("etag", "")
+    if not etag or (put_etag and etag.strip('"') != put_etag.strip('"')):
+        raise CheckFailed("etag", f"CDN ETag {etag!r} does not match the uploaded {put_etag!r}")
+
+
+def delete(config: Settings, key: str) -> bool:
+    """Remove the probe (the role may delete only healthcheck- objects); a lifecycle rule
+    catches what this misses."""
+    import boto3
+
+    try:
+        boto3.client("s3").delete_object(Bucket=config.bucket, Key=key)
+        return True
+    except Exception as error:
+        print(
+            json.dumps(
+                {"level": "WARNING", "message": "probe cleanup failed", "key": key, "error": str(error)}
+            )
+        )
+        return False
+
+
+def emf(config: Settings, metrics: dict[str, float], properties: dict[str, Any]) -> dict[str, Any]:
+    """One embedded-metric-format record: metrics under the Stack dimension."""
+    units = {name: "Count" if name in ("Success", "CleanupSuccess") else "Milliseconds" for name in metrics}
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": config.namespace,
+                    "Dimensions": [["Stack"]],
+                    "Metrics": [{"Name": name, "Unit": units[name]} for name in metrics],
+                }
+            ],
+        },
+        "Stack": config.stack,
+        **metrics,
+        **properties,
+    }
+
+
+def run(config: Settings, clock: Callable[[], float] = time.perf_counter) -> dict[str, Any]:
+    job_id = f"{config.job_prefix}{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    metrics: dict[str, float] = {}
+    properties: dict[str, Any] = {"jobId": job_id}
+    started = clock()
+
+    def timed(metric: str, step: Callable[[], Any]) -> Any:
+        begin = clock()
+        try:
+            return step()
+        finally:
+            metrics[metric] = round((clock() - begin) * 1000, 3)
+
+    key: str | None = None
+    try:
+        upload = timed("SignLatencyMs", lambda: sign(config, job_id))
+        key = str(upload["key"])
+        put_etag = timed("PutLatencyMs", lambda: put(upload))
+        timed("CdnLatencyMs", lambda: read_back(config, upload, put_etag))
+        metrics["Success"] = 1
+    except CheckFailed as failure:
+        metrics["Success"] = 0
+        properties.update(failedStep=failure.step, error=str(failure)[:500])
+    metrics["LatencyMs"] = round((clock() - started) * 1000, 3)
+    if key is not None:
+        metrics["CleanupSuccess"] = 1 if delete(config, key) else 0
+        properties["key"] = key
+    record = emf(config, metrics, properties)
+    print(json.dumps(record, sort_keys=True))
+    return record
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    record = run(settings())
+    return {
+        "success": record["Success"] == 1,
+        "failedStep": record.get("failedStep"),
+        "jobId": record["jobId"],
+    }

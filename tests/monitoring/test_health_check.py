@@ -1,0 +1,270 @@
+"""The synthetic check against moto (S3, Secrets Manager on loopback) and a fake signer + CDN:
+success and each failing step, asserting the EMF line it prints."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from lambda_src.health_check import handler as check
+
+BUCKET = "lux-health-bucket"
+REGION = "us-west-2"
+
+
+class FakeStack:
+    """The signer (POST /sign) and the CDN (GET /cdn/<key>) in front of moto's S3, with switches
+    to break each step the way production breaks."""
+
+    def __init__(self, moto_url: str) -> None:
+        self.moto_url = moto_url
+        self.s3 = boto3.client(
+            "s3", endpoint_url=moto_url, region_name=REGION, config=Config(signature_version="s3v4")
+        )
+        self.reset()
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stack.sign_requests.append(
+                    {"body": request, "authorization": self.headers.get("Authorization")}
+                )
+                if stack.sign_status != 200:
+                    error = {"error": {"code": "internal", "message": "boom", "details": []}}
+                    return self._send(stack.sign_status, json.dumps(error).encode())
+                (file,) = request["files"]
+                key = f"videos/{request['jobId']}/{file['path']}"
+                url = stack.s3.generate_presigned_url(
+                    "put_object",
+                    Params={"Bucket": BUCKET, "Key": key, "ContentType": "application/vnd.apple.mpegurl"},
+                    ExpiresIn=60,
+                )
+                if stack.break_put:
+                    url = f"{stack.url}/forbidden"
+                upload = {
+                    "path": file["path"],
+                    "key": key,
+                    "method": "PUT",
+                    "url": url,
+                    "headers": {
+                        "Content-Type": "application/vnd.apple.mpegurl",
+                        "Content-Length": str(file["size"]),
+                        "Cache-Control": "public, max-age=5",
+                    },
+                    "publicUrl": f"{stack.url}/cdn/{key}",
+                }
+                body = {
+                    "jobId": request["jobId"],
+                    "prefix": f"videos/{request['jobId']}/",
+                    "uploads": [upload],
+                }
+                self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+            def do_PUT(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self._send(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>")
+
+            def do_GET(self) -> None:
+                key = self.path.removeprefix("/cdn/")
+                stack.cdn_reads.append({"key": key, "origin": self.headers.get("Origin")})
+                if stack.cdn_status != 200:
+                    return self._send(stack.cdn_status, b"<Error>AccessDenied</Error>")
+                obj = stack.s3.get_object(Bucket=BUCKET, Key=key)
+                headers = {"Content-Type": obj["ContentType"]}
+                if not stack.drop_etag:
+                    headers["ETag"] = obj["ETag"]
+                if not stack.drop_cors:
+                    headers["Access-Control-Allow-Origin"] = "*"
+                    headers["Access-Control-Expose-Headers"] = (
+                        "ETag,Content-Length,Content-Range,Accept-Ranges"
+                    )
+                self._send(200, obj["Body"].read(), headers)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def reset(self) -> None:
+        self.sign_status = 200
+        self.break_put = False
+        self.cdn_status = 200
+        self.drop_etag = False
+        self.drop_cors = False
+        self.sign_requests: list[dict[str, Any]] = []
+        self.cdn_reads: list[dict[str, Any]] = []
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=url, region_name=REGION).create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_stack(moto_url: str) -> Iterator[FakeStack]:
+    stack = FakeStack(moto_url)
+    yield stack
+    stack.server.shutdown()
+
+
+@pytest.fixture
+def stack(fake_stack: FakeStack, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> FakeStack:
+    fake_stack.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)  # the handler's boto3 (cleanup, secret) -> moto
+    for name, value in {
+        "SIGNER_URL": f"{fake_stack.url}/sign",
+        "CDN_BASE_URL": f"{fake_stack.url}/cdn",
+        "BUCKET": BUCKET,
+        "STACK": "test",
+        "METRIC_NAMESPACE": "LuxVideo/HealthCheck",
+        "JOB_PREFIX": "healthcheck-",
+        "CHECK_ORIGIN": "https://app.example.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TOKEN_SECRET_NAME", raising=False)
+    return fake_stack
+
+
+def emf_line(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """The one EMF record the run printed, checked for the shape CloudWatch requires."""
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(records) == 1, records
+    record = records[0]
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "LuxVideo/HealthCheck"
+    assert directive["Dimensions"] == [["Stack"]]
+    assert record["Stack"] == "test"
+    assert isinstance(record["_aws"]["Timestamp"], int)
+    for metric in directive["Metrics"]:
+        assert isinstance(record[metric["Name"]], int | float), metric  # every declared metric has a value
+        assert metric["Unit"] in ("Count", "Milliseconds")
+    record["_metric_names"] = {m["Name"] for m in directive["Metrics"]}
+    return record
+
+
+def object_exists(stack: FakeStack, key: str) -> bool:
+    return stack.s3.list_objects_v2(Bucket=BUCKET, Prefix=key).get("KeyCount", 0) > 0
+
+
+def test_a_healthy_stack_reports_success_latencies_and_leaves_no_probe(stack: FakeStack, capsys) -> None:
+    result = check.handler({}, None)
+    record = emf_line(capsys)
+    assert result == {"success": True, "failedStep": None, "jobId": record["jobId"]}
+    assert record["Success"] == 1 and record["CleanupSuccess"] == 1
+    assert record["_metric_names"] == {
+        "Success",
+        "LatencyMs",
+        "SignLatencyMs",
+        "PutLatencyMs",
+        "CdnLatencyMs",
+        "CleanupSuccess",
+    }
+    assert record["LatencyMs"] >= record["SignLatencyMs"] + record["PutLatencyMs"] > 0
+    assert "failedStep" not in record
+    (request,) = stack.sign_requests
+    assert request["body"]["jobId"].startswith("healthcheck-")
+    assert request["body"]["files"] == [{"path": "probe.m3u8", "size": len(check.PROBE_BODY)}]
+    assert request["authorization"] is None
+    assert stack.cdn_reads[0]["origin"] == "https://app.example.com"
+    assert record["key"].startswith(f"videos/{request['body']['jobId']}/")
+    assert not object_exists(stack, record["key"])  # cleaned up
+
+
+@pytest.mark.parametrize(
+    ("break_it", "step", "reached", "cleanup"),
+    [
+        (lambda s: setattr(s, "sign_status", 500), "sign", {"SignLatencyMs"}, False),
+        (lambda s: setattr(s, "break_put", True), "put", {"SignLatencyMs", "PutLatencyMs"}, True),
+        (
+            lambda s: setattr(s, "cdn_status", 403),
+            "cdn_read",
+            {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"},
+            True,
+        ),
+        (
+            lambda s: setattr(s, "drop_cors", True),
+            "cors",
+            {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"},
+            True,
+        ),
+        (
+            lambda s: setattr(s, "drop_etag", True),
+            "etag",
+            {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"},
+            True,
+        ),
+    ],
+    ids=["signer-5xx", "put-403", "cdn-403", "no-cors", "no-etag"],
+)
+def test_each_failing_step_reports_failure_naming_the_step(
+    stack: FakeStack, capsys, break_it, step: str, reached: set[str], cleanup: bool
+) -> None:
+    break_it(stack)
+    result = check.handler({}, None)
+    record = emf_line(capsys)
+    assert result["success"] is False and result["failedStep"] == step
+    assert record["Success"] == 0
+    assert record["failedStep"] == step and record["error"]
+    expected = {"Success", "LatencyMs", *reached} | ({"CleanupSuccess"} if cleanup else set())
+    assert record["_metric_names"] == expected
+    if cleanup:
+        assert record["CleanupSuccess"] == 1 and not object_exists(stack, record["key"])
+
+
+def test_with_jwt_the_token_comes_from_the_named_secret(
+    stack: FakeStack, capsys, moto_url, monkeypatch
+) -> None:
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION)
+    secrets.create_secret(Name="lux/test/healthcheck-token", SecretString=json.dumps({"token": "t0k3n"}))
+    monkeypatch.setenv("TOKEN_SECRET_NAME", "lux/test/healthcheck-token")
+    assert check.handler({}, None)["success"] is True
+    assert emf_line(capsys)["Success"] == 1
+    assert stack.sign_requests[0]["authorization"] == "Bearer t0k3n"
+
+
+def test_a_missing_token_secret_fails_before_signing(stack: FakeStack, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TOKEN_SECRET_NAME", "lux/test/no-such-secret")
+    result = check.handler({}, None)
+    record = emf_line(capsys)
+    assert result["failedStep"] == "token" and record["Success"] == 0
+    assert "no-such-secret" in record["error"]
+    assert stack.sign_requests == []
+    assert "CleanupSuccess" not in record
+
+
+def test_a_failed_cleanup_is_reported_but_the_check_still_passes(
+    stack: FakeStack, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("BUCKET", "no-such-bucket")
+    assert check.handler({}, None)["success"] is True
+    out = capsys.readouterr().out
+    (record,) = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+    assert record["Success"] == 1 and record["CleanupSuccess"] == 0
+    assert "probe cleanup failed" in out
