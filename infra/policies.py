@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambda_src.sign_uploads import media
+from lambda_src.sign_uploads.handler import SUBJECT_NAMESPACE_PREFIX
 
 IAM_VERSION = "2012-10-17"
 
@@ -243,6 +244,8 @@ ATHENA_RESULTS_PREFIX = "athena-results/"
 # The synthetic check signs jobs whose ids start with this reserved prefix; its role may delete only
 # those objects, and a lifecycle rule expires any it failed to delete.
 HEALTH_CHECK_JOB_PREFIX = "healthcheck-"
+# The one file each run uploads (lambda_src/health_check/handler.py PROBE_PATH; a test holds them equal).
+HEALTH_CHECK_PROBE_PATH = "probe.m3u8"
 HEALTH_CHECK_LEFTOVER_DAYS = 1
 
 # The signer logs one JSON line per request with the HTTP status it answered; a failed signing is
@@ -269,14 +272,14 @@ def health_check_lifecycle_rule(prefix: str) -> dict[str, Any]:
 
 
 def probe_object_arns(bucket_arn: str, prefix: str) -> list[str]:
-    """The probe objects in both key layouts: ``<prefix>healthcheck-*`` (no JWT) and
-    ``<prefix>*/healthcheck-*`` (JWT: ``<prefix>sub.<hash>/healthcheck-*``). IAM's ``*`` crosses
-    '/', so the second pattern also matches a user's file named ``healthcheck-*`` inside a job
-    folder: the grant is one pattern wider than the probes, and the handler only ever deletes
-    the keys the signer returned for its own job. DeleteObject cannot create or read anything."""
+    """The probe object in both key layouts: ``<prefix>healthcheck-<run>/probe.m3u8`` (no JWT) and
+    ``<prefix>sub.<hash>/healthcheck-<run>/probe.m3u8`` (JWT). IAM's ``*`` crosses '/', so the JWT
+    pattern would also match a user's own ``.../healthcheck-*/probe.m3u8`` inside a job folder; the
+    handler only ever deletes the key the signer returned for its own job, and DeleteObject cannot
+    create or read anything."""
     return [
-        f"{bucket_arn}/{prefix}{HEALTH_CHECK_JOB_PREFIX}*",
-        f"{bucket_arn}/{prefix}*/{HEALTH_CHECK_JOB_PREFIX}*",
+        f"{bucket_arn}/{prefix}{HEALTH_CHECK_JOB_PREFIX}*/{HEALTH_CHECK_PROBE_PATH}",
+        f"{bucket_arn}/{prefix}{SUBJECT_NAMESPACE_PREFIX}*/{HEALTH_CHECK_JOB_PREFIX}*/{HEALTH_CHECK_PROBE_PATH}",
     ]
 
 

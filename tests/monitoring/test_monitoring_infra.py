@@ -442,8 +442,8 @@ def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) 
             "Effect": "Allow",
             "Action": "s3:DeleteObject",
             "Resource": [
-                "arn:aws:s3:::lux-video-dev-262a61d7/videos/healthcheck-*",
-                "arn:aws:s3:::lux-video-dev-262a61d7/videos/*/healthcheck-*",
+                "arn:aws:s3:::lux-video-dev-262a61d7/videos/healthcheck-*/probe.m3u8",
+                "arn:aws:s3:::lux-video-dev-262a61d7/videos/sub.*/healthcheck-*/probe.m3u8",
             ],
         },
         {
@@ -457,7 +457,10 @@ def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) 
 
 def test_with_jwt_the_health_check_may_read_only_its_token_secret(secured: Plan) -> None:
     statements = health_check_policy(secured)["Statement"]
-    assert statements[0]["Resource"][1] == "arn:aws:s3:::lux-video-dev-262a61d7/media/uploads/*/healthcheck-*"
+    assert (
+        statements[0]["Resource"][1]
+        == "arn:aws:s3:::lux-video-dev-262a61d7/media/uploads/sub.*/healthcheck-*/probe.m3u8"
+    )
     assert statements[-1] == {
         "Sid": "ReadOwnToken",
         "Effect": "Allow",
@@ -619,3 +622,10 @@ def test_jwt_without_a_token_secret_is_fine_when_the_check_is_off() -> None:
 def test_every_monitoring_resource_passes_every_rule(dev: Plan, secured: Plan) -> None:
     for plan in (dev, secured):
         assert rules.check_resources((r.type, r.inputs) for r in plan.resources if r.custom) == []
+
+
+def test_the_delete_grant_names_the_file_the_check_uploads() -> None:
+    from infra import policies
+    from lambda_src.health_check import handler as check
+
+    assert policies.HEALTH_CHECK_PROBE_PATH == check.PROBE_PATH

@@ -1,0 +1,57 @@
+"""The synthetic check run against the real local stack: the same signer, CDN headers and bucket."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lambda_src.health_check import handler as check
+from local.s3_emulator import s3_client
+from local.stack import LocalStack
+
+
+@pytest.fixture
+def check_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
+    for name, value in {
+        "SIGNER_URL": stack.signer_url,
+        "CDN_BASE_URL": stack.base_url,
+        "BUCKET": stack.config.bucket_name,
+        "STACK": "local",
+        "CHECK_ORIGIN": "http://localhost:3000",
+        "AWS_ENDPOINT_URL": stack.emulator.endpoint_url,  # the handler's boto3 cleanup -> the emulator
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TOKEN_SECRET_NAME", raising=False)
+    return stack
+
+
+def emf_record(output: str) -> dict[str, Any]:
+    (record,) = [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "LuxVideo/HealthCheck" and directive["Dimensions"] == [["Stack"]]
+    return record
+
+
+def test_health_check_passes_against_the_local_stack_and_removes_its_probe(
+    check_env: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = check.handler({}, None)
+    record = emf_record(capsys.readouterr().out)
+    assert result["success"] is True, record
+    assert record["Success"] == 1 and record["CleanupSuccess"] == 1
+    assert record["key"].startswith(f"videos/{result['jobId']}/")
+    s3 = s3_client(check_env.emulator.endpoint_url)
+    listed = s3.list_objects_v2(Bucket=check_env.config.bucket_name, Prefix=record["key"])
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_health_check_reports_the_failed_step_when_the_signer_route_is_wrong(
+    check_env: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SIGNER_URL", check_env.base_url + "/not-the-signer")
+    result = check.handler({}, None)
+    record = emf_record(capsys.readouterr().out)
+    assert result["success"] is False and result["failedStep"] == "sign"
+    assert record["Success"] == 0 and record["failedStep"] == "sign"
