@@ -56,7 +56,7 @@ lint: $(VENV)/.installed
 
 ## test: lint, the plans freshness check, then the whole test suite
 test: lint plans-check
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 ## bench: the benchmarks, printed as figures and ratios
 bench: $(VENV)/.installed
