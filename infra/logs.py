@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
+from infra.buckets import private_bucket_baseline
 
 # CloudFront standard (legacy) log fields, in file order, with Athena types (AWS's documented table).
 CLOUDFRONT_LOG_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -112,36 +113,13 @@ class LogArchive(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.bucket = aws.s3.Bucket(name, bucket=args.log_bucket_name, force_destroy=False, opts=child)
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
         # CloudFront standard logs are delivered through an ACL grant (awslogsdelivery) that
         # CloudFront adds to the bucket itself; that needs ACLs enabled. BucketOwnerPreferred keeps
         # every delivered object owned by this account. Nothing else here uses ACLs.
-        self.ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerPreferred"},
-            opts=child,
-        )
-        # SSE-S3: CloudFront standard logs cannot be delivered to an SSE-KMS bucket.
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
+        baseline = private_bucket_baseline(name, self.bucket, "BucketOwnerPreferred", child)
+        self.public_access_block = baseline.public_access_block
+        self.ownership = baseline.ownership
+        self.encryption = baseline.encryption
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,

@@ -23,6 +23,13 @@ BUCKET_CORS_ALLOWED_HEADERS = ("content-type", "content-length", "cache-control"
 EXPOSED_HEADERS = ("ETag",)
 CORS_MAX_AGE_SECONDS = 3600
 ABORT_INCOMPLETE_MULTIPART_DAYS = 1
+# Every bucket of the stack: no public ACL or policy may take effect, ever.
+PUBLIC_ACCESS_BLOCK = {
+    "block_public_acls": True,
+    "block_public_policy": True,
+    "ignore_public_acls": True,
+    "restrict_public_buckets": True,
+}
 
 
 def bucket_cors_rules(origins: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
+from infra.buckets import private_bucket_baseline
 
 
 @dataclass(frozen=True)
@@ -50,32 +51,10 @@ class MediaBucket(pulumi.ComponentResource):
             force_destroy=False,
             opts=pulumi.ResourceOptions(parent=self, protect=True, import_=args.adopt.get("bucket")),
         )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        self.ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
+        baseline = private_bucket_baseline(name, self.bucket, "BucketOwnerEnforced", child)
+        self.public_access_block = baseline.public_access_block
+        self.ownership = baseline.ownership
+        self.encryption = baseline.encryption
         self.cors = aws.s3.BucketCorsConfiguration(
             f"{name}-cors",
             bucket=self.bucket.id,
