@@ -190,9 +190,12 @@ class LocalStack:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def build_app(self) -> Starlette:
-        os.environ.pop("AWS_SESSION_TOKEN", None)
-        os.environ.update(self.signer_environment())
         from lambda_src.sign_uploads.handler import handler
+
+        environment = self.signer_environment()
+
+        def signer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return handler(event, context, environment)
 
         origins = self.config.cors_allowed_origins
         s3 = s3_client(f"http://{self.settings.local_host}:{self.settings.s3_port}")
@@ -200,7 +203,7 @@ class LocalStack:
         routes: list[Any] = [
             Route(
                 "/",
-                signer_endpoint(handler, origins),
+                signer_endpoint(signer, origins),
                 methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
             ),
             Route("/" + self.config.prefix + "{path:path}", cdn, methods=["GET", "HEAD", "OPTIONS"]),

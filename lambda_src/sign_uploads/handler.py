@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 # A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
@@ -41,11 +42,15 @@ RESPONSE_HEADERS = {
 SUBJECT_NAMESPACE_PREFIX = "sub."  # contains a '.', which no jobId can: never a jobId's folder
 
 
-def handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext | None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The Lambda entry point. ``environ`` replaces ``os.environ`` for an in-process host (the
+    local stack), so running the handler there never rewrites the process's environment."""
     started = time.perf_counter()
     log: dict[str, Any] = {"requestId": getattr(context, "aws_request_id", None), "jobId": None, "files": 0}
     try:
-        config = load_config(os.environ)
+        config = load_config(os.environ if environ is None else environ)
         request = parse_event(event, config)
         body = sign(request, config, now=time.time())
         response = _respond(200, body)

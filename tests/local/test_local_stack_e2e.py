@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,11 @@ def test_missing_ffmpeg_fails_fast_naming_it(tmp_path: Path) -> None:
     broken = ProcessorSettings(data_dir=tmp_path, ffmpeg_path="/nonexistent/ffmpeg")
     with pytest.raises(ToolMissingError, match="ffmpeg"):
         LocalStack(LocalSettings(port=free_port(), s3_port=free_port(), data_dir=tmp_path), broken)
+
+
+def test_the_local_signer_never_rewrites_the_process_environment(stack: LocalStack) -> None:
+    """The handler gets the stack's environment as an argument: tests and tools in the same
+    process keep their own AWS settings."""
+    assert httpx.post(stack.signer_url, json={"files": [{"path": "a.ts", "size": 1}]}).status_code == 200
+    assert os.environ.get("BUCKET") != stack.config.bucket_name
+    assert os.environ.get("AWS_ACCESS_KEY_ID") != stack.signer_environment()["AWS_ACCESS_KEY_ID"]
