@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         stack = LocalStack(settings)
+        stack.check_ports()
         config_path = stack.write_cdn_config()
     except Exception as error:  # a clear line instead of a traceback
         print(f"make dev: {error}", file=sys.stderr)

@@ -244,9 +244,13 @@ class LocalStack:
         path.write_text(json.dumps(self.cdn_config(), indent=2) + "\n")
         return path
 
-    def _prepare(self) -> uvicorn.Server:
+    def check_ports(self) -> None:
+        """Fail, naming the variable, if either port is taken."""
         ensure_port_free(self.settings.host, self.settings.port, "PORT")
         ensure_port_free(self.settings.host, self.settings.s3_port, "S3_PORT")
+
+    def _prepare(self) -> uvicorn.Server:
+        self.check_ports()
         app = self.build_app()
         self.emulator.start()
         try:

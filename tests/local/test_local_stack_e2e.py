@@ -203,3 +203,21 @@ def test_the_local_signer_never_rewrites_the_process_environment(stack: LocalSta
     assert httpx.post(stack.signer_url, json={"files": [{"path": "a.ts", "size": 1}]}).status_code == 200
     assert os.environ.get("BUCKET") != stack.config.bucket_name
     assert os.environ.get("AWS_ACCESS_KEY_ID") != stack.signer_environment()["AWS_ACCESS_KEY_ID"]
+
+
+def test_make_dev_reports_a_busy_port_in_one_line_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from local.__main__ import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("PORT", str(free_port()))
+        monkeypatch.setenv("S3_PORT", str(port))
+        monkeypatch.setenv("LUX_LOCAL_DATA_DIR", str(tmp_path))
+        assert main([]) == 1
+    captured = capsys.readouterr()
+    assert f"port {port} on 127.0.0.1 is already in use (S3_PORT)" in captured.err
+    assert "Traceback" not in captured.err and "signer API" not in captured.out
