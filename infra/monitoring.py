@@ -563,12 +563,32 @@ class Monitoring(pulumi.ComponentResource):
     def _topic(
         self, resource_name: str, topic_name: str, email: str | None, opts: pulumi.ResourceOptions
     ) -> aws.sns.Topic:
+        """An alarm topic encrypted with its own key (see policies.alarm_topic_key_policy)."""
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        key = aws.kms.Key(
+            f"{resource_name}-key",
+            description=f"Encrypts the {topic_name} SNS topic; CloudWatch alarms may publish",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=account_id.apply(lambda account: json.dumps(policies.alarm_topic_key_policy(account))),
+            opts=opts,
+        )
+        aws.kms.Alias(
+            f"{resource_name}-key-alias", name=f"alias/{topic_name}", target_key_id=key.key_id, opts=opts
+        )
         topic = aws.sns.Topic(
             resource_name,
             name=topic_name,
             display_name=topic_name[:100],
-            # Same-account CloudWatch alarms publish with the default topic policy; no extra policy.
-            kms_master_key_id="alias/aws/sns",
+            kms_master_key_id=key.arn,
+            opts=opts,
+        )
+        aws.sns.TopicPolicy(
+            f"{resource_name}-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, account_id).apply(
+                lambda values: json.dumps(policies.alarm_topic_policy(values[0], values[1]))
+            ),
             opts=opts,
         )
         if email is not None:

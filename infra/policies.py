@@ -404,3 +404,73 @@ def scheduler_permissions(function_arn: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+# --- Alarm topics ---------------------------------------------------------------------------------
+# CloudWatch cannot use the AWS-managed key alias/aws/sns (its key policy cannot be changed to admit
+# cloudwatch.amazonaws.com): an alarm topic encrypted with it silently drops every notification.
+# Each alarm topic therefore has its own customer-managed key that admits CloudWatch.
+
+
+def alarm_topic_key_policy(account_id: str) -> dict[str, Any]:
+    """The alarm topic's KMS key: the account administers it (through IAM); CloudWatch alarms of
+    this account may use it to publish encrypted notifications."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+        ],
+    }
+
+
+def alarm_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
+    """Who may use an alarm topic: this account's CloudWatch alarms publish; the account manages
+    subscriptions; nothing travels without TLS."""
+    return {
+        "Version": IAM_VERSION,
+        "Statement": [
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+            {
+                "Sid": "AccountManagesTheTopic",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": [
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
+                    "sns:Subscribe",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:Publish",
+                ],
+                "Resource": topic_arn,
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }

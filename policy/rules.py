@@ -291,8 +291,23 @@ def alarms_notify_on_alarm_and_ok(resource_type: str, props: Props) -> list[str]
     return violations
 
 
+def topics_use_a_key_cloudwatch_can_use(resource_type: str, props: Props) -> list[str]:
+    """The AWS-managed key alias/aws/sns cannot admit CloudWatch: alarms published to a topic
+    encrypted with it are dropped without an error. Alarm topics use their own key."""
+    if resource_type != "aws:sns/topic:Topic":
+        return []
+    key = str(props.get("kmsMasterKeyId") or "")
+    if key == "alias/aws/sns" or key.endswith(":alias/aws/sns"):
+        return [f"topic {props.get('name')} uses alias/aws/sns: CloudWatch alarms cannot publish to it"]
+    return []
+
+
 RESOURCE_RULES.update(
     {
+        "topics-cloudwatch-can-publish": (
+            "No SNS topic is encrypted with alias/aws/sns, which CloudWatch alarms cannot publish to.",
+            topics_use_a_key_cloudwatch_can_use,
+        ),
         "bucket-acls-only-for-log-delivery": (
             "Bucket ACLs are disabled, or limited to log delivery (BucketOwnerPreferred).",
             bucket_acls_only_for_log_delivery,

@@ -160,6 +160,9 @@ def test_cloudfront_alarms_use_an_explicit_us_east_1_provider_with_the_stack_tag
     east = [r for r in dev.resources if r.provider and r.provider.startswith(provider.urn + "::")]
     assert sorted(r.name for r in east) == [
         "monitoring-alarms-us-east-1",
+        "monitoring-alarms-us-east-1-key",
+        "monitoring-alarms-us-east-1-key-alias",
+        "monitoring-alarms-us-east-1-policy",
         "monitoring-cdn-4xx-rate",
         "monitoring-cdn-5xx-rate",
     ]
@@ -175,12 +178,46 @@ def test_in_us_east_1_one_topic_and_the_default_provider_suffice() -> None:
     assert alarm(plan, "cdn-5xx-rate")["alarmActions"] == [plan.outputs["alarmTopicArn"]]
 
 
-def test_the_alarm_topic_is_encrypted_and_subscribes_the_email_only_when_configured(
-    dev: Plan, secured: Plan
-) -> None:
-    for plan in (dev, secured):
-        for topic in plan.of_type(TOPIC):
-            assert topic.inputs["kmsMasterKeyId"] == "alias/aws/sns"
+def test_each_alarm_topic_is_encrypted_with_its_own_key_that_cloudwatch_may_use(dev: Plan) -> None:
+    keys = {k.name: k for k in dev.of_type("aws:kms/key:Key")}
+    for topic in dev.of_type(TOPIC):
+        key = keys[f"{topic.name}-key"]
+        assert (
+            topic.inputs["kmsMasterKeyId"]
+            == f"arn:aws:mock:{'us-east-1' if 'us-east-1' in topic.name else 'us-west-2'}:123456789012:{key.name}"
+        )
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.provider == topic.provider
+        statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+        publish = statements["CloudWatchAlarmsPublish"]
+        assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert sorted(publish["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+        assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        policy = next(
+            p for p in dev.of_type("aws:sns/topicPolicy:TopicPolicy") if p.name == f"{topic.name}-policy"
+        )
+        document = json.loads(policy.inputs["policy"])
+        (cloudwatch,) = [s for s in document["Statement"] if s["Sid"] == "CloudWatchAlarmsPublish"]
+        assert cloudwatch["Resource"] == policy.inputs["arn"]
+        assert rules.topics_use_a_key_cloudwatch_can_use(TOPIC, topic.inputs) == []
+
+
+def test_topic_rule_catches_the_aws_managed_key(dev: Plan) -> None:
+    broken = {**dev.of_type(TOPIC)[0].inputs, "kmsMasterKeyId": "alias/aws/sns"}
+    assert rules.topics_use_a_key_cloudwatch_can_use(TOPIC, broken)
+
+
+def test_topic_policies_pass_parliament(dev: Plan) -> None:
+    """Key policies are checked structurally above: in a key policy ``Resource: "*"`` means the key
+    itself, which parliament (made for identity policies) reports as RESOURCE_STAR."""
+    for resource in dev.of_type("aws:sns/topicPolicy:TopicPolicy"):
+        findings = parliament.analyze_policy_string(
+            resource.inputs["policy"], include_community_auditors=False, config=parliament.config
+        ).findings
+        assert findings == [], (resource.name, findings)
+
+
+def test_the_alarm_topic_subscribes_the_email_only_when_configured(dev: Plan, secured: Plan) -> None:
     assert dev.of_type(SUBSCRIPTION) == []
     subscriptions = {r.name: r.inputs for r in secured.of_type(SUBSCRIPTION)}
     assert subscriptions == {
