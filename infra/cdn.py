@@ -12,7 +12,8 @@ from infra import policies
 
 ORIGIN_ID = "media-bucket"
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
-CACHED_METHODS = ["GET", "HEAD", "OPTIONS"]
+# Preflight answers are not cached: S3's answer depends on the Origin, which is not in the cache key.
+CACHED_METHODS = ["GET", "HEAD"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,17 @@ class Cdn(pulumi.ComponentResource):
             opts=adopting("responseHeadersPolicy"),
         )
 
+        forwarded = policies.cdn_origin_request_parameters()
+        self.origin_request_policy = aws.cloudfront.OriginRequestPolicy(
+            f"{name}-cors-to-origin",
+            name=f"{args.name_prefix}-cors-to-origin",
+            comment="Forward the viewer's CORS headers to S3 so it can answer preflights",
+            cookies_config=forwarded["cookiesConfig"],
+            headers_config=forwarded["headersConfig"],
+            query_strings_config=forwarded["queryStringsConfig"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
         def behavior(cache_policy: aws.cloudfront.CachePolicy, path_pattern: str | None = None) -> dict:
             spec = {
                 "targetOriginId": ORIGIN_ID,
@@ -99,6 +111,7 @@ class Cdn(pulumi.ComponentResource):
                 "cachedMethods": CACHED_METHODS,
                 "compress": True,
                 "cachePolicyId": cache_policy.id,
+                "originRequestPolicyId": self.origin_request_policy.id,
                 "responseHeadersPolicyId": self.response_headers_policy.id,
             }
             if path_pattern is not None:

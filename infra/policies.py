@@ -17,9 +17,13 @@ IAM_VERSION = "2012-10-17"
 
 # --- S3 ---------------------------------------------------------------------------------------
 
-BUCKET_CORS_METHODS = ("GET", "HEAD", "PUT")
-# The headers a pre-signed PUT carries (Content-Length cannot be set by browsers; listed for clarity).
-BUCKET_CORS_ALLOWED_HEADERS = ("content-type", "content-length", "cache-control")
+# Direct uploads: browsers PUT with the signed headers (Content-Length cannot be set by browsers;
+# listed for clarity).
+BUCKET_CORS_UPLOAD_METHODS = ("PUT",)
+BUCKET_CORS_UPLOAD_HEADERS = ("content-type", "content-length", "cache-control")
+# Reads through the CDN: CloudFront forwards the viewer's preflight to S3 (origin request policy
+# below), so S3 must admit the headers players send.
+BUCKET_CORS_READ_METHODS = ("GET", "HEAD")
 EXPOSED_HEADERS = ("ETag",)
 CORS_MAX_AGE_SECONDS = 3600
 ABORT_INCOMPLETE_MULTIPART_DAYS = 1
@@ -33,15 +37,25 @@ PUBLIC_ACCESS_BLOCK = {
 
 
 def bucket_cors_rules(origins: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
-    """CORS on the media bucket: browsers may PUT with the signed headers and read ETag."""
+    """CORS on the media bucket: browsers may PUT with the signed headers, players may read with
+    Range and conditional headers (preflights arrive through CloudFront), and read ETag."""
     return [
         {
-            "allowedMethods": list(BUCKET_CORS_METHODS),
+            "id": "uploads",
+            "allowedMethods": list(BUCKET_CORS_UPLOAD_METHODS),
             "allowedOrigins": list(origins),
-            "allowedHeaders": list(BUCKET_CORS_ALLOWED_HEADERS),
+            "allowedHeaders": list(BUCKET_CORS_UPLOAD_HEADERS),
             "exposeHeaders": list(EXPOSED_HEADERS),
             "maxAgeSeconds": CORS_MAX_AGE_SECONDS,
-        }
+        },
+        {
+            "id": "reads",
+            "allowedMethods": list(BUCKET_CORS_READ_METHODS),
+            "allowedOrigins": list(origins),
+            "allowedHeaders": [h.lower() for h in CDN_CORS_ALLOWED_HEADERS],
+            "exposeHeaders": list(EXPOSED_HEADERS),
+            "maxAgeSeconds": CORS_MAX_AGE_SECONDS,
+        },
     ]
 
 
@@ -149,6 +163,24 @@ def cdn_cors(origins: tuple[str, ...] | list[str]) -> dict[str, Any]:
         "accessControlExposeHeaders": {"items": list(CDN_EXPOSED_HEADERS)},
         "accessControlMaxAgeSec": CDN_CORS_MAX_AGE_SECONDS,
         "originOverride": True,
+    }
+
+
+# CloudFront forwards no viewer header to S3 by default, so a preflight would reach S3 without the
+# Origin and Access-Control-Request-* headers S3 needs to answer it. These (and only these) are
+# forwarded; none is part of the cache key.
+CDN_ORIGIN_REQUEST_HEADERS = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
+
+
+def cdn_origin_request_parameters() -> dict[str, Any]:
+    """The origin request policy: CORS headers to S3, no cookies, no query strings."""
+    return {
+        "cookiesConfig": {"cookieBehavior": "none"},
+        "headersConfig": {
+            "headerBehavior": "whitelist",
+            "headers": {"items": list(CDN_ORIGIN_REQUEST_HEADERS)},
+        },
+        "queryStringsConfig": {"queryStringBehavior": "none"},
     }
 
 

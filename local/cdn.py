@@ -3,13 +3,16 @@
 Headers come from the same definitions the distribution is declared with: the response headers
 policy's CORS and security headers (``infra.policies.cdn_cors`` / ``cdn_security_headers``) and the
 object's own ``Cache-Control`` (stored by the signed PUT). Like CloudFront it answers ``Range``
-with 206, ``If-None-Match`` with 304, CORS preflights itself, and 403 for a key it may not read
-(OAC without ``s3:ListBucket`` turns a missing object into AccessDenied).
+with 206, ``If-None-Match`` with 304, a preflight as S3 would by the bucket's CORS rules
+(``infra.policies.bucket_cors_rules``, which CloudFront's origin request policy lets S3 see), and
+403 for a key it may not read (OAC without ``s3:ListBucket`` turns a missing object into
+AccessDenied).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from fnmatch import fnmatchcase
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -67,21 +70,47 @@ def cors_response_headers(
     return headers
 
 
+def s3_preflight_allows(
+    rules: list[dict[str, Any]], origin: str, method: str, requested_headers: list[str]
+) -> bool:
+    """S3's CORS evaluation of a preflight: some rule admits the origin (one '*' wildcard allowed),
+    the method, and every requested header (case-insensitive)."""
+    for rule in rules:
+        if not any(fnmatchcase(origin, allowed) for allowed in rule["allowedOrigins"]):
+            continue
+        if method not in rule["allowedMethods"]:
+            continue
+        allowed_headers = [h.lower() for h in rule.get("allowedHeaders", [])]
+        if all(any(fnmatchcase(h, a) for a in allowed_headers) for h in requested_headers):
+            return True
+    return False
+
+
 def _etag_matches(if_none_match: str, etag: str) -> bool:
     candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
     return "*" in candidates or etag in candidates
 
 
 def cdn_endpoint(s3: Any, bucket: str, prefix: str, origins: tuple[str, ...]) -> Callable[[Request], Any]:
-    cors_methods = policies.cdn_cors(origins)["accessControlAllowMethods"]["items"]
+    bucket_rules = policies.bucket_cors_rules(origins)
 
     async def endpoint(request: Request) -> Response:
         key = request.url.path.lstrip("/")
         origin = request.headers.get("origin")
         base = security_headers()
         if request.method == "OPTIONS":
-            requested = request.headers.get("access-control-request-method", "").upper()
-            if requested not in cors_methods:
+            # CloudFront forwards the preflight (with the CORS headers of its origin request
+            # policy) to S3, which answers by the bucket's CORS rules; the response headers
+            # policy then sets the Access-Control-* headers.
+            requested = request.headers.get("access-control-request-method", "")
+            if origin is None or not requested:
+                return Response(status_code=400, headers=base)
+            wanted = [
+                h.strip().lower()
+                for h in request.headers.get("access-control-request-headers", "").split(",")
+                if h.strip()
+            ]
+            if not s3_preflight_allows(bucket_rules, origin, requested.upper(), wanted):
                 return Response(status_code=403, headers=base)
             return Response(
                 status_code=200, headers={**base, **cors_response_headers(origin, origins, preflight=True)}

@@ -131,3 +131,18 @@ def test_account_unique_names_carry_the_stack(dev_plan: Plan) -> None:
     names = [p.inputs["name"] for p in dev_plan.of_type(CACHE_POLICY)] + [dev_plan.one(OAC).inputs["name"]]
     assert all(name.startswith("lux-video-dev-") for name in names)
     assert dev_plan.one(BUCKET, "media")
+
+
+def test_preflights_reach_s3_with_their_cors_headers_and_are_never_cached(dev_plan: Plan) -> None:
+    policy = dev_plan.one("aws:cloudfront/originRequestPolicy:OriginRequestPolicy")
+    assert policy.inputs["headersConfig"] == {
+        "headerBehavior": "whitelist",
+        "headers": {"items": ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]},
+    }
+    assert policy.inputs["cookiesConfig"] == {"cookieBehavior": "none"}
+    assert policy.inputs["queryStringsConfig"] == {"queryStringBehavior": "none"}
+    for pattern, behavior in behaviors(dev_plan).items():
+        assert behavior["originRequestPolicyId"] == policy.id, pattern
+        # S3's preflight answer depends on the Origin, which is not in the cache key.
+        assert "OPTIONS" not in behavior["cachedMethods"], pattern
+        assert "OPTIONS" in behavior["allowedMethods"], pattern

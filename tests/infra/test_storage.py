@@ -54,17 +54,21 @@ def test_bucket_encrypts_by_default(dev_plan: Plan) -> None:
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("AES256", "aws:kms")
 
 
-def test_bucket_cors_allows_direct_uploads_and_exposes_etag(dev_plan: Plan) -> None:
-    (rule,) = dev_plan.one(BUCKET_CORS).inputs["corsRules"]
-    assert sorted(rule["allowedMethods"]) == ["GET", "HEAD", "PUT"]
-    assert rule["allowedOrigins"] == ["*"]
-    assert rule["exposeHeaders"] == ["ETag"]
-    assert {"content-type", "cache-control"} <= set(rule["allowedHeaders"])
+def test_bucket_cors_allows_direct_uploads_and_cdn_read_preflights_and_exposes_etag(dev_plan: Plan) -> None:
+    uploads, reads = dev_plan.one(BUCKET_CORS).inputs["corsRules"]
+    assert uploads["allowedMethods"] == ["PUT"]
+    assert sorted(uploads["allowedHeaders"]) == ["cache-control", "content-length", "content-type"]
+    # GET preflights arrive from players through CloudFront's origin request policy.
+    assert sorted(reads["allowedMethods"]) == ["GET", "HEAD"]
+    assert sorted(reads["allowedHeaders"]) == ["if-modified-since", "if-none-match", "range"]
+    for rule in (uploads, reads):
+        assert rule["allowedOrigins"] == ["*"]
+        assert rule["exposeHeaders"] == ["ETag"]
 
 
 def test_bucket_cors_follows_the_configured_origins(secured_plan: Plan) -> None:
-    (rule,) = secured_plan.one(BUCKET_CORS).inputs["corsRules"]
-    assert rule["allowedOrigins"] == ["https://app.example.com", "http://localhost:8080"]
+    for rule in secured_plan.one(BUCKET_CORS).inputs["corsRules"]:
+        assert rule["allowedOrigins"] == ["https://app.example.com", "http://localhost:8080"]
 
 
 def test_uploads_expire_after_the_configured_days_and_multipart_uploads_are_aborted(

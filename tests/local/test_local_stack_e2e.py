@@ -94,10 +94,26 @@ def test_cors_preflight_is_answered_by_the_cdn(uploaded: dict[str, Any]) -> None
     assert response.status_code == 200
     assert sorted(response.headers["access-control-allow-methods"].split(",")) == ["GET", "HEAD", "OPTIONS"]
     assert "Range" in response.headers["access-control-allow-headers"].split(",")
-    refused = httpx.options(
+    # A PUT through the CDN: S3 would allow it (direct uploads), but the response headers policy
+    # advertises only the read methods, so the browser refuses.
+    put = httpx.options(
         uploaded["playbackUrl"], headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}
     )
-    assert refused.status_code == 403
+    assert "PUT" not in put.headers.get("access-control-allow-methods", "")
+    # A header the bucket's CORS rules do not admit: S3 refuses the preflight, as it would behind CloudFront.
+    odd = httpx.options(
+        uploaded["playbackUrl"],
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-evil",
+        },
+    )
+    assert odd.status_code == 403
+    assert (
+        httpx.options(uploaded["playbackUrl"], headers={"Access-Control-Request-Method": "GET"}).status_code
+        == 400
+    )
 
 
 def test_matching_etag_gets_304_and_a_changed_one_gets_the_object(uploaded: dict[str, Any]) -> None:
@@ -221,3 +237,15 @@ def test_make_dev_reports_a_busy_port_in_one_line_before_anything_starts(
     captured = capsys.readouterr()
     assert f"port {port} on 127.0.0.1 is already in use (S3_PORT)" in captured.err
     assert "Traceback" not in captured.err and "signer API" not in captured.out
+
+
+def test_preflights_follow_the_bucket_cors_rules_s3_would_apply() -> None:
+    from infra import policies
+    from local.cdn import s3_preflight_allows
+
+    explicit = policies.bucket_cors_rules(("https://app.example.com",))
+    assert s3_preflight_allows(explicit, "https://app.example.com", "GET", ["range"])
+    assert s3_preflight_allows(explicit, "https://app.example.com", "PUT", ["content-type", "cache-control"])
+    assert not s3_preflight_allows(explicit, "https://evil.example.com", "GET", ["range"])
+    assert not s3_preflight_allows(explicit, "https://app.example.com", "DELETE", [])
+    assert not s3_preflight_allows(explicit, "https://app.example.com", "GET", ["authorization"])
