@@ -62,6 +62,11 @@ class RecordedResource:
         }
         if self.import_id:
             entry["import"] = self.import_id
+        if self.provider:
+            # An explicit provider (e.g. us-east-1 for CloudFront alarms): its URN, without the mock ID.
+            entry["provider"] = (
+                self.provider.rsplit("::", 1)[0] if self.provider.count("::") > 3 else self.provider
+            )
         if self.protect:
             entry["protect"] = True
         return entry

@@ -231,7 +231,7 @@ class LocalStack:
     def _processor_app(self) -> Any:
         settings = self.processor_settings
         internal_signer = f"http://{self.settings.local_host}:{self.settings.port}/"
-        return create_app(settings, SignerPublisher(internal_signer), self.base_url)
+        return create_app(settings, SignerPublisher(internal_signer), self.base_url, self.config.prefix)
 
     async def _health(self, request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", **self.cdn_config()}, headers={"Cache-Control": "no-store"})

@@ -52,11 +52,14 @@ def error_response(
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def create_app(settings: ProcessorSettings, publisher: Publisher, cdn_base_url: str) -> FastAPI:
+def create_app(
+    settings: ProcessorSettings, publisher: Publisher, cdn_base_url: str, upload_prefix: str = "videos/"
+) -> FastAPI:
+    """``upload_prefix`` is the signer's ``PREFIX`` (the stack's ``prefix``): where published jobs live."""
     cdn = cdn_base_url.rstrip("/")
 
     def media_url(job_id: str, path: str) -> str:
-        return f"{cdn}/videos/{job_id}/{path}"
+        return f"{cdn}/{upload_prefix}{job_id}/{path}"
 
     for folder in (settings.uploads_dir, settings.work_dir):
         folder.mkdir(parents=True, exist_ok=True)

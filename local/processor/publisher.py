@@ -21,7 +21,7 @@ class PublishError(RuntimeError):
 
 class Publisher(Protocol):
     def publish(self, job_id: str, root: Path, files: list[str]) -> str | None:
-        """Upload ``files`` (relative to ``root``) as ``videos/<job_id>/<path>``; return the playback URL."""
+        """Upload ``files`` (relative to ``root``) as ``<prefix><job_id>/<path>``; return the playback URL."""
         ...
 
 

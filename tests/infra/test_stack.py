@@ -169,3 +169,12 @@ def test_a_failing_assertion_inside_apply_fails_the_test(pulumi_mocks) -> None:
 
     with pytest.raises(AssertionError):
         check()
+
+
+def test_plan_shows_which_resources_use_an_explicit_provider(dev_plan: Plan) -> None:
+    document = json.loads(dev_plan.to_text())
+    east = {
+        r["name"] for r in document["resources"] if r.get("provider", "").endswith("::monitoring-us-east-1")
+    }
+    assert {"monitoring-cdn-5xx-rate", "monitoring-cdn-4xx-rate", "monitoring-alarms-us-east-1"} <= east
+    assert all("signer" not in name for name in east)
