@@ -3,7 +3,9 @@
 Run every 5 minutes by EventBridge Scheduler. Each run prints one CloudWatch embedded-metric-format
 (EMF) line: ``Success`` (1/0), end-to-end ``LatencyMs`` and the latency of every step it reached;
 CloudWatch turns the log line into metrics, so the function needs no cloudwatch:PutMetricData.
-A failed run is reported, never raised (a retry would only blur the metrics). Self-contained:
+A failed run is reported, never raised (a retry would only blur the metrics): an exception nobody
+foresaw still ends the run as a failure of the step it happened in (``internal`` outside any step),
+with one EMF line and the probe's cleanup. Self-contained:
 stdlib plus boto3 (in the Lambda runtime, imported only for cleanup and the token secret).
 """
 
@@ -29,11 +31,20 @@ DEFAULT_NAMESPACE = "LuxVideo/HealthCheck"
 
 
 class CheckFailed(Exception):
-    """A step failed; ``step`` names it (sign, put, cdn_read, cors, etag, token)."""
+    """A step failed; ``step`` names it (token, sign, put, cdn_read, cors, etag; ``internal`` for an
+    unexpected exception outside any step)."""
 
     def __init__(self, step: str, message: str) -> None:
         super().__init__(message)
         self.step = step
+
+
+class UnexpectedError(CheckFailed):
+    """An exception nobody foresaw, raised in ``step``: reported like any failure, traceback logged."""
+
+    def __init__(self, step: str, error: Exception) -> None:
+        super().__init__(step, f"unexpected {error!r}")
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -80,15 +91,27 @@ def http(method: str, url: str, headers: dict[str, str], body: bytes | None = No
 
 
 def fetch_token(secret_name: str) -> str:
-    """The bearer token from Secrets Manager: the secret string itself or its JSON ``token``."""
+    """The bearer token from Secrets Manager: the secret string itself or its JSON ``token``.
+
+    A secret that looks like JSON (``{`` or ``[``: a JWT never starts with either) must be an
+    object with a string ``token``; anything else is a ``token`` failure, never a crash and never
+    sent as a bearer token."""
     import boto3
 
     try:
         value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_name)["SecretString"]
     except Exception as error:
         raise CheckFailed("token", f"cannot read secret {secret_name}: {error}") from None
-    if value.lstrip().startswith("{"):
-        value = json.loads(value).get("token", "")
+    if not isinstance(value, str):
+        raise CheckFailed("token", f"secret {secret_name} holds no token")
+    if value.lstrip().startswith(("{", "[")):
+        try:
+            document = json.loads(value)
+        except ValueError:
+            raise CheckFailed("token", f"secret {secret_name} is not valid JSON") from None
+        value = document.get("token") if isinstance(document, dict) else None
+        if not isinstance(value, str):
+            raise CheckFailed("token", f'secret {secret_name} is not a JSON object with a string "token"')
     if not value:
         raise CheckFailed("token", f"secret {secret_name} holds no token")
     return value
@@ -107,9 +130,15 @@ def sign(config: Settings, job_id: str) -> dict[str, Any]:
         raise CheckFailed("sign", f"signer answered {reply.status}: {reply.body[:300]!r}")
     try:
         (upload,) = json.loads(reply.body)["uploads"]
-        return dict(upload)
+        upload = dict(upload)
     except (ValueError, KeyError, TypeError) as error:
         raise CheckFailed("sign", f"signer response breaks the contract: {error!r}") from None
+    broken = [name for name in ("key", "url") if not isinstance(upload.get(name), str) or not upload[name]]
+    if not isinstance(upload.get("headers", {}), dict):
+        broken.append("headers")
+    if broken:
+        raise CheckFailed("sign", f"signer response breaks the contract: bad or missing {', '.join(broken)}")
+    return upload
 
 
 def put(upload: dict[str, Any]) -> str:
@@ -180,29 +209,46 @@ def emf(config: Settings, metrics: dict[str, float], properties: dict[str, Any])
     }
 
 
+def log_unexpected(failure: UnexpectedError) -> None:
+    """The traceback of an exception nobody foresaw, on its own (non-EMF) log line."""
+    import traceback
+
+    trace = "".join(traceback.format_exception(failure.error, limit=5))
+    message = f"unexpected failure in step {failure.step}"
+    print(json.dumps({"level": "ERROR", "message": message, "trace": trace}))
+
+
 def run(config: Settings, clock: Callable[[], float] = time.perf_counter) -> dict[str, Any]:
     job_id = f"{config.job_prefix}{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
     metrics: dict[str, float] = {}
     properties: dict[str, Any] = {"jobId": job_id}
     started = clock()
 
-    def timed(metric: str, step: Callable[[], Any]) -> Any:
+    def timed(step: str, metric: str, action: Callable[[], Any]) -> Any:
+        """Runs one step; an unexpected exception becomes that step's failure."""
         begin = clock()
         try:
-            return step()
+            return action()
+        except CheckFailed:
+            raise
+        except Exception as error:
+            raise UnexpectedError(step, error) from error
         finally:
             metrics[metric] = round((clock() - begin) * 1000, 3)
 
     key: str | None = None
     try:
-        upload = timed("SignLatencyMs", lambda: sign(config, job_id))
+        upload = timed("sign", "SignLatencyMs", lambda: sign(config, job_id))
         key = str(upload["key"])
-        put_etag = timed("PutLatencyMs", lambda: put(upload))
-        timed("CdnLatencyMs", lambda: read_back(config, upload, put_etag))
+        put_etag = timed("put", "PutLatencyMs", lambda: put(upload))
+        timed("cdn_read", "CdnLatencyMs", lambda: read_back(config, upload, put_etag))
         metrics["Success"] = 1
-    except CheckFailed as failure:
+    except Exception as error:  # reported, never raised: one EMF line per run, whatever happened
+        failure = error if isinstance(error, CheckFailed) else UnexpectedError("internal", error)
         metrics["Success"] = 0
         properties.update(failedStep=failure.step, error=str(failure)[:500])
+        if isinstance(failure, UnexpectedError):
+            log_unexpected(failure)
     metrics["LatencyMs"] = round((clock() - started) * 1000, 3)
     if key is not None:
         metrics["CleanupSuccess"] = 1 if delete(config, key) else 0

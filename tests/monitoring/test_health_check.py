@@ -1,11 +1,11 @@
 """The synthetic check against moto (S3, Secrets Manager on loopback) and a fake signer + CDN:
-success and each failing step, asserting the EMF line it prints."""
+success, each failing step and exceptions nobody foresaw, asserting the EMF line it prints."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -73,6 +73,8 @@ class FakeStack:
                     },
                     "publicUrl": f"{stack.url}/cdn/{key}",
                 }
+                if stack.edit_upload is not None:
+                    stack.edit_upload(upload)
                 body = {
                     "jobId": request["jobId"],
                     "prefix": f"videos/{request['jobId']}/",
@@ -110,6 +112,7 @@ class FakeStack:
         self.cdn_status = 200
         self.drop_etag = False
         self.drop_cors = False
+        self.edit_upload: Callable[[dict[str, Any]], Any] | None = None  # breaks the signer's reply
         self.sign_requests: list[dict[str, Any]] = []
         self.cdn_reads: list[dict[str, Any]] = []
 
@@ -268,3 +271,81 @@ def test_a_failed_cleanup_is_reported_but_the_check_still_passes(
     (record,) = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
     assert record["Success"] == 1 and record["CleanupSuccess"] == 0
     assert "probe cleanup failed" in out
+
+
+def error_lines(output: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("level") == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("list", '["t0k3n"]'),  # was sent as the bearer token '["t0k3n"]'
+        ("truncated", '{"token": "t0k'),  # was a JSONDecodeError: no EMF line
+        ("number", '{"token": 5}'),  # was sent as 'Bearer 5'
+        ("no-token-field", '{"jwt": "t0k3n"}'),
+    ],
+    ids=["list", "truncated", "number", "no-token-field"],
+)
+def test_a_secret_that_is_json_but_not_an_object_with_a_token_fails_the_token_step(
+    stack: FakeStack, capsys, moto_url, monkeypatch, name: str, secret: str
+) -> None:
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION)
+    secrets.create_secret(Name=f"lux/test/bad-token-{name}", SecretString=secret)
+    monkeypatch.setenv("TOKEN_SECRET_NAME", f"lux/test/bad-token-{name}")
+    result = check.handler({}, None)  # never raises
+    record = emf_line(capsys)
+    assert result == {"success": False, "failedStep": "token", "jobId": record["jobId"]}
+    assert record["Success"] == 0 and record["failedStep"] == "token"
+    assert f"bad-token-{name}" in record["error"] and "t0k3n" not in record["error"]
+    assert stack.sign_requests == []
+    assert "CleanupSuccess" not in record
+
+
+def test_a_signer_reply_without_a_key_fails_the_sign_step(stack: FakeStack, capsys) -> None:
+    stack.edit_upload = lambda upload: upload.pop("key")  # was a KeyError: no EMF line
+    result = check.handler({}, None)
+    record = emf_line(capsys)
+    assert result["success"] is False and result["failedStep"] == "sign"
+    assert record["Success"] == 0 and record["failedStep"] == "sign"
+    assert "key" in record["error"]
+    assert record["_metric_names"] == {"Success", "LatencyMs", "SignLatencyMs"}  # no PUT, no cleanup
+
+
+def test_an_unexpected_exception_in_a_step_fails_that_step_and_the_probe_is_still_removed(
+    stack: FakeStack, capsys
+) -> None:
+    # urllib raises ValueError (not OSError) on a URL without a scheme, after the PUT succeeded.
+    stack.edit_upload = lambda upload: upload.update(publicUrl="cdn.example.com/probe.m3u8")
+    result = check.handler({}, None)
+    output = capsys.readouterr().out
+    (record,) = [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
+    assert result["success"] is False and result["failedStep"] == "cdn_read"
+    assert record["Success"] == 0 and record["failedStep"] == "cdn_read"
+    assert record["error"].startswith("unexpected ValueError(") and len(record["error"]) <= 500
+    assert record["CleanupSuccess"] == 1 and not object_exists(stack, record["key"])
+    assert {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"} <= record.keys()
+    (logged,) = error_lines(output)
+    assert logged["message"] == "unexpected failure in step cdn_read" and "ValueError" in logged["trace"]
+
+
+def test_a_malformed_signer_url_fails_the_sign_step(stack: FakeStack, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("SIGNER_URL", "signer.example.com/")  # no scheme: ValueError from urllib
+    result = check.handler({}, None)
+    record = emf_line(capsys)
+    assert result["failedStep"] == "sign" and record["Success"] == 0
+    assert record["error"].startswith("unexpected ValueError(")
+    assert "CleanupSuccess" not in record
+
+
+def test_an_exception_outside_any_step_is_an_internal_failure(stack: FakeStack, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(check, "sign", lambda config, job_id: {})  # a reply sign() would refuse
+    result = check.handler({}, None)
+    output = capsys.readouterr().out
+    (record,) = [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
+    assert result["success"] is False and result["failedStep"] == "internal"
+    assert record["Success"] == 0 and record["error"] == "unexpected KeyError('key')"
+    assert "CleanupSuccess" not in record
+    (logged,) = error_lines(output)
+    assert logged["message"] == "unexpected failure in step internal"

@@ -64,7 +64,9 @@ def test_request_schema_states_the_limits_the_code_enforces() -> None:
     file_props = SCHEMAS["FileRequest"]["properties"]
     assert file_props["path"]["maxLength"] == contract.MAX_PATH_CHARS
     assert file_props["size"]["maximum"] == config.DEFAULT_MAX_FILE_BYTES
-    assert set(file_props["contentType"]["enum"]) - {None} == set(media.MEDIA_TYPES.values())
+    assert set(file_props["contentType"]["examples"]) == set(media.MEDIA_TYPES.values())
+    response_types = SCHEMAS["Upload"]["properties"]["headers"]["properties"]["Content-Type"]["enum"]
+    assert set(response_types) == set(media.MEDIA_TYPES.values())
     assert SCHEMAS["UploadRequest"]["properties"]["jobId"]["pattern"] == contract.JOB_ID_PATTERN
     assert SCHEMAS["UploadRequest"]["properties"]["files"]["maxItems"] == config.DEFAULT_MAX_FILES
     assert SCHEMAS["UploadResponse"]["properties"]["expiresIn"]["maximum"] == config.MAX_URL_TTL_SECONDS
@@ -72,8 +74,62 @@ def test_request_schema_states_the_limits_the_code_enforces() -> None:
     assert set(cache_controls) == {media.MANIFEST_CACHE_CONTROL, media.IMMUTABLE_CACHE_CONTROL}
 
 
+def request_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({"$ref": "#/components/schemas/UploadRequest", **SPEC})
+
+
 def test_request_schema_accepts_what_the_handler_accepts_and_refuses_traversal() -> None:
-    validator = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/UploadRequest", **SPEC})
+    validator = request_validator()
     validator.validate({"jobId": "a_b-1", "files": [{"path": "720p/seg_000.ts", "size": 1}]})
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"files": [{"path": "../seg.ts", "size": 1}]})
+
+
+def case_variants(text: str) -> list[str]:
+    return [
+        text,
+        text.upper(),
+        text.title(),
+        text.swapcase(),
+        "".join(c.upper() if i % 2 else c for i, c in enumerate(text)),
+    ]
+
+
+def test_content_type_pattern_accepts_exactly_what_the_handler_accepts_in_any_case() -> None:
+    """The spec's contentType is case-insensitive like the handler's comparison: every letter case
+    of an allowed type matches, near misses (parameters, spaces, other types, '.' as any
+    character) do not; the handler's rule (lower-cased, one of media.MEDIA_TYPES) decides each."""
+    schema = SCHEMAS["FileRequest"]["properties"]["contentType"]
+    validator = jsonschema.Draft202012Validator(schema)
+    allowed = set(media.MEDIA_TYPES.values())
+    candidates = [variant for kind in sorted(allowed) for variant in case_variants(kind)]
+    candidates += [
+        *(f"{kind}; charset=utf-8" for kind in sorted(allowed)),
+        *(f" {kind}" for kind in sorted(allowed)),
+        *(kind + "x" for kind in sorted(allowed)),
+        *(kind[:-1] for kind in sorted(allowed)),
+        "video/isoxsegment",
+        "application/vndxapple.mpegurl",
+        "text/html",
+        "video/*",
+        "",
+        "VIDEO/MP2T,video/mp2t",
+    ]
+    for candidate in candidates:
+        assert validator.is_valid(candidate) == (candidate.lower() in allowed), candidate
+    assert validator.is_valid(None)  # null: inferred from the extension
+
+
+def test_a_mixed_case_content_type_is_valid_in_the_spec_and_signed_canonical() -> None:
+    body = {"files": [{"path": "720p/seg_000.ts", "size": 5, "contentType": "Video/MP2T"}]}
+    request_validator().validate(body)
+    reply = call(make_event(body))
+    assert reply.status == 200, reply.json
+    validator_for(200).validate(reply.json)
+    assert reply.json["uploads"][0]["headers"]["Content-Type"] == "video/mp2t"
+    shouted = {
+        **reply.json["uploads"][0],
+        "headers": {**reply.json["uploads"][0]["headers"], "Content-Type": "VIDEO/MP2T"},
+    }
+    with pytest.raises(jsonschema.ValidationError):  # the response always carries the canonical type
+        validator_for(200).validate({**reply.json, "uploads": [shouted]})
