@@ -29,7 +29,8 @@ MANIFEST_EXTENSIONS: frozenset[str] = frozenset({".m3u8"})
 MANIFEST_MAX_AGE_SECONDS = 5
 MANIFEST_CACHE_CONTROL = f"public, max-age={MANIFEST_MAX_AGE_SECONDS}"
 
-# Everything else is content-addressed by job and never changes once written.
+# Everything else is cached as immutable: a re-upload under the same jobId must give every file but
+# the playlists a new name (the playlists refresh within seconds and point at the new names).
 IMMUTABLE_MAX_AGE_SECONDS = 31_536_000
 IMMUTABLE_CACHE_CONTROL = f"public, max-age={IMMUTABLE_MAX_AGE_SECONDS}, immutable"
 
