@@ -259,7 +259,20 @@ def run(config: Settings, clock: Callable[[], float] = time.perf_counter) -> dic
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    record = run(settings())
+    try:
+        config = settings()
+    except KeyError as missing:
+        # Misdeployed: still one EMF line (Success 0) so the alarm names the cause, not just silence.
+        fallback = Settings("", "", "", os.environ.get("STACK", "unknown"),
+                            os.environ.get("METRIC_NAMESPACE", DEFAULT_NAMESPACE), "", "", None)  # fmt: skip
+        record = emf(
+            fallback,
+            {"Success": 0},
+            {"jobId": None, "failedStep": "config", "error": f"environment variable {missing} is not set"},
+        )
+        print(json.dumps(record, sort_keys=True))
+    else:
+        record = run(config)
     return {
         "success": record["Success"] == 1,
         "failedStep": record.get("failedStep"),

@@ -349,3 +349,14 @@ def test_an_exception_outside_any_step_is_an_internal_failure(stack: FakeStack, 
     assert "CleanupSuccess" not in record
     (logged,) = error_lines(output)
     assert logged["message"] == "unexpected failure in step internal"
+
+
+def test_a_misdeployed_check_still_prints_one_emf_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SIGNER_URL", raising=False)
+    monkeypatch.setenv("STACK", "test")
+    result = check.handler({}, None)
+    record = emf_line(capsys)
+    assert result == {"success": False, "failedStep": "config", "jobId": None}
+    assert record["Success"] == 0 and "SIGNER_URL" in record["error"]
