@@ -306,7 +306,7 @@ def engine_config(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 @contextmanager
-def _isolated_runtime() -> Iterator[asyncio.AbstractEventLoop]:
+def isolated_runtime() -> Iterator[asyncio.AbstractEventLoop]:
     """A fresh event loop and fresh runtime settings, so runs never leak into each other."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -331,7 +331,7 @@ def run(stack: str, config: Mapping[str, Any] | None = None, program: Path | Non
     exported: dict[str, Any] = {}
     plan = Plan(stack=stack, config=values)
 
-    with _isolated_runtime():
+    with isolated_runtime():
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
         pulumi.runtime.set_all_config(values)
 

@@ -8,7 +8,6 @@ data, so no assertion can be skipped by an unresolved output or swallowed inside
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -85,8 +84,6 @@ def secured_plan() -> planning.Plan:
 def pulumi_mocks() -> Iterator[Callable[..., planning.RecordingMonitor]]:
     """For tests that build one component directly inside ``@pulumi.runtime.test``: installs the
     recording mocks on a fresh event loop and resets the runtime afterwards (pulumi#6561, #8280)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     monitors: list[planning.RecordingMonitor] = []
 
     def install(stack: str = "unit", region: str = "us-west-2") -> planning.RecordingMonitor:
@@ -96,10 +93,5 @@ def pulumi_mocks() -> Iterator[Callable[..., planning.RecordingMonitor]]:
         monitors.append(monitor)
         return monitor
 
-    try:
+    with planning.isolated_runtime():
         yield install
-    finally:
-        pulumi.runtime.settings.reset_options()
-        pulumi.runtime.set_all_config({})
-        loop.close()
-        asyncio.set_event_loop(None)
