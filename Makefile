@@ -28,22 +28,22 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 ## dev: the local stack (S3 emulator, signer API, CDN, ffmpeg processor) until Ctrl-C; HOST=0.0.0.0 for the LAN
 HOST ?= 127.0.0.1
 dev: $(VENV)/.installed
-	@$(PY) -m local.processor check-tools
+	@$(PY) -m processor check-tools
 	$(PY) -m local --host $(HOST)
 
 ## plan: the offline plan of one stack (STACK=dev) -> build/plan-$(STACK).json
 plan: $(VENV)/.installed
-	$(PY) -m infra.plan --stack $(STACK)
+	$(PY) -m tools.plan --stack $(STACK)
 
 ## plans: the offline plans of every stack -> plans/<stack>.json (committed: review shows their diff)
 plans: $(VENV)/.installed
 	@rm -f plans/*.json
-	@for stack in $(STACKS); do $(PY) -m infra.plan --stack $$stack --out plans/$$stack.json || exit 1; done
+	@for stack in $(STACKS); do $(PY) -m tools.plan --stack $$stack --out plans/$$stack.json || exit 1; done
 
 ## plans-check: fail when the committed plans/ differ from what the code plans now (CI runs it)
 plans-check: $(VENV)/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	for stack in $(STACKS); do $(PY) -m infra.plan --stack $$stack --out $$tmp/$$stack.json >/dev/null || exit 1; done; \
+	for stack in $(STACKS); do $(PY) -m tools.plan --stack $$stack --out $$tmp/$$stack.json >/dev/null || exit 1; done; \
 	if ! diff -ru plans "$$tmp"; then echo "plans are out of date: run make plans and commit" >&2; exit 1; fi; \
 	echo "plans/ is up to date ($(STACKS))"
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from local.processor import pipeline
+from bench.naive_transcode import naive_commands
+from processor import pipeline
 
 
 def generate_clip(path: Path, seconds: float, size: str) -> None:
@@ -64,7 +65,7 @@ def main() -> None:
         names = ", ".join(f"{r.name} ({r.width}x{r.height})" for r in renditions)
         common = {"has_audio": info.has_audio, "preset": args.preset, "segment_seconds": args.segment_seconds}
         single = [pipeline.single_pass_command(clip, renditions, progress=False, **common)]  # type: ignore[arg-type]
-        naive = pipeline.naive_commands(clip, renditions, **common)  # type: ignore[arg-type]
+        naive = naive_commands(clip, renditions, **common)  # type: ignore[arg-type]
 
         print(f"renditions: {names}; libx264 -preset {args.preset}; HLS fMP4 + MP4 per rendition")
         cpus = f"{os.cpu_count()} logical CPUs"

@@ -11,9 +11,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 PROJECT = "lux-video"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Values CloudWatch Logs accepts for retention_in_days.
 LOG_RETENTION_DAYS = frozenset(
@@ -409,3 +413,45 @@ def _configured_keys() -> list[str]:
     from pulumi.runtime import config as runtime_config
 
     return [*runtime_config.get_config_env(), *runtime_config.CONFIG.get()]
+
+
+# --- stack files: how the CLI would hand config to the program, for tools and the local stack ------
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml`` (keys fully qualified, values as in YAML)."""
+    path = REPO_ROOT / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            "stack", f"no stack file {path.name} (stacks: {', '.join(available_stacks()) or 'none'})"
+        )
+    document = yaml.safe_load(path.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def available_stacks() -> list[str]:
+    return sorted(
+        p.name[len("Pulumi.") : -len(".yaml")]
+        for p in REPO_ROOT.glob("Pulumi.*.yaml")
+        if p.name != "Pulumi.yaml"
+    )
+
+
+def engine_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine hands it to a program: every value a string, objects JSON-encoded."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        for key, value in values.items()
+    }
+
+
+def from_stack_file(stack: str, *, region: str | None = None) -> StackConfig:
+    """Validate ``Pulumi.<stack>.yaml`` without the engine (the local stack; ``region`` overrides)."""
+    raw = engine_config(stack_file_config(stack))
+    namespace = f"{PROJECT}:"
+    return parse(
+        {key[len(namespace) :]: value for key, value in raw.items() if key.startswith(namespace)},
+        stack=stack,
+        region=region or raw.get("aws:region"),
+        default_tags=json.loads(raw.get("aws:defaultTags", "null")),
+    )

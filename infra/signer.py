@@ -99,7 +99,6 @@ class UploadSigner(pulumi.ComponentResource):
             ),
         )
 
-        self.function_name = self.function.name
         self.register_outputs(
             {
                 "functionName": self.function.name,

@@ -28,13 +28,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from infra import config as stack_config
-from infra import plan as planning
 from local.cdn import cdn_endpoint
 from local.gateway import signer_endpoint
-from local.processor.app import create_app
-from local.processor.publisher import SignerPublisher
-from local.processor.settings import ProcessorSettings
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
+from processor.app import create_app
+from processor.publisher import SignerPublisher
+from processor.settings import ProcessorSettings
 from tools import cdn_config as cdn_config_tool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -130,14 +129,7 @@ class LocalStack:
 
     def __init__(self, settings: LocalSettings, processor_settings: ProcessorSettings | None = None) -> None:
         self.settings = settings
-        raw = planning.engine_config(planning.stack_file_config(settings.stack))
-        namespace = f"{stack_config.PROJECT}:"
-        self.config = stack_config.parse(
-            {k[len(namespace) :]: v for k, v in raw.items() if k.startswith(namespace)},
-            stack=settings.stack,
-            region=LOCAL_REGION,
-            default_tags=json.loads(raw.get("aws:defaultTags", "null")),
-        )
+        self.config = stack_config.from_stack_file(settings.stack, region=LOCAL_REGION)
         self.processor_settings = self._resolve_processor_settings(processor_settings)
         self.processor_settings.check_tools()  # fail fast, naming the missing binary
         host = settings.advertised_host

@@ -1,6 +1,6 @@
-"""Shared fixtures. Pulumi runs under the same recording mocks ``make plan`` uses (infra/plan.py).
+"""Shared fixtures. Pulumi runs under the same recording mocks ``make plan`` uses (tools/plan.py).
 
-Why plans and not assertions scattered through ``apply`` callbacks: ``infra.plan.run`` runs the
+Why plans and not assertions scattered through ``apply`` callbacks: ``tools.plan.run`` runs the
 program inside ``@pulumi.runtime.test`` with ``preview=False`` on a fresh event loop, waits for every
 output, and fails if any recorded input is still unknown. The tests then assert on plain recorded
 data, so no assertion can be skipped by an unresolved output or swallowed inside an ``apply``.
@@ -16,7 +16,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra import plan as planning
+from infra import config as infra_config
+from tools import plan as planning
 
 # Dummy credentials before any client exists (moto, botocore): no test may reach a real account.
 for _key, _value in {
@@ -33,7 +34,7 @@ _PLAN_CACHE: dict[str, planning.Plan] = {}
 
 def stack_config(stack: str = "dev", **overrides: Any) -> dict[str, Any]:
     """The stack file's config with ``lux-video:`` keys overridden (``None`` removes a key)."""
-    config = planning.stack_file_config(stack)
+    config = infra_config.stack_file_config(stack)
     for key, value in overrides.items():
         full_key = key if ":" in key else f"lux-video:{key}"
         if value is None:

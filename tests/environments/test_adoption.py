@@ -8,9 +8,9 @@ import pytest
 
 from infra import api, cdn, signer, storage
 from infra.config import ADOPT_KEYS, ConfigError, parse
-from infra.plan import Plan, render
 from tests.conftest import plan_for, stack_config
 from tests.infra import helpers as h
+from tools.plan import Plan, render
 
 TAGS = {"tags": {"project": "lux-video", "stack": "dev"}}
 
@@ -144,7 +144,7 @@ def test_bad_adopt_values_fail_naming_the_key(adopt: Any, key: str, fragment: st
 
 
 def test_a_bad_adopt_entry_fails_the_whole_program_naming_it() -> None:
-    from infra.plan import run
+    from tools.plan import run
 
     with pytest.raises(Exception) as caught:
         run("dev", stack_config("dev", adopt={"distrib": "E1"}))

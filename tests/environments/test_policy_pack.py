@@ -18,10 +18,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from infra.plan import Plan, RecordedResource
 from policy import rules, validators
 from tests.conftest import plan_for
 from tests.infra import helpers as h
+from tools.plan import Plan, RecordedResource
 
 STACKS = ("dev", "prod")
 

@@ -6,17 +6,18 @@ import json
 
 import pytest
 
-from infra import plan as planning
+from infra import config as infra_config
 from infra.stack import OUTPUT_NAMES
 from policy import rules
 from tests.conftest import plan_for
 from tests.infra import helpers as h
+from tools import plan as planning
 
 STACKS = ("dev", "prod")
 
 
 def test_dev_and_prod_are_the_stacks() -> None:
-    assert planning.available_stacks() == sorted(STACKS)
+    assert infra_config.available_stacks() == sorted(STACKS)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -48,7 +49,7 @@ def test_prod_is_locked_down_where_dev_is_open() -> None:
 
 
 def test_prod_stack_pages_someone_and_gives_the_health_check_its_token_secret() -> None:
-    config = planning.stack_file_config("prod")
+    config = infra_config.stack_file_config("prod")
     assert "@" in config["lux-video:alarmEmail"]
     assert config["lux-video:healthCheckTokenSecretName"]
     subscriptions = [r for r in plan_for("prod").of_type("aws:sns/topicSubscription:TopicSubscription")]

@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from infra.plan import Plan, RecordedResource
+from tools.plan import Plan, RecordedResource
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from infra.plan import Plan
 from tests.infra.helpers import API, AUTHORIZER, FUNCTION, INTEGRATION, LOG_GROUP, PERMISSION, ROUTE, STAGE
+from tools.plan import Plan
 
 
 def test_api_is_an_http_api_named_as_in_the_seed(dev_plan: Plan) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from infra import policies
-from infra.plan import Plan
 from lambda_src.sign_uploads import media
 from policy import rules
 from tests.infra.helpers import BUCKET, CACHE_POLICY, DISTRIBUTION, HEADERS_POLICY, OAC, props
+from tools.plan import Plan
 
 
 def behaviors(plan: Plan) -> dict[str, dict]:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from infra.config import DEFAULTS, MAX_SINGLE_PUT_BYTES, ConfigError, StackConfig, parse
-from infra.plan import PlanError, run
 from tests.conftest import stack_config
+from tools.plan import run
 
 TAGS = {"tags": {"project": "lux-video", "stack": "dev"}}
 
@@ -136,5 +136,5 @@ def test_the_program_rejects_unknown_keys_in_the_stack_file() -> None:
 
 
 def test_plan_of_unknown_stack_says_which_stacks_exist() -> None:
-    with pytest.raises(PlanError, match=r"Pulumi\.nope\.yaml"):
+    with pytest.raises(ConfigError, match=r"Pulumi\.nope\.yaml"):
         run("nope")

@@ -9,9 +9,9 @@ import parliament
 import pytest
 
 from infra import packaging
-from infra.plan import Plan
 from policy import rules
 from tests.infra.helpers import FUNCTION, LOG_GROUP, ROLE, ROLE_POLICY, document, props
+from tools.plan import Plan
 
 SCOPE = rules.SignerScope(bucket="lux-video-dev-262a61d7", prefix="videos/")
 

@@ -7,14 +7,15 @@ import json
 import pulumi
 import pytest
 
-from infra import plan as planning
+from infra import config as infra_config
 from infra.api import SignerApi, SignerApiArgs
 from infra.config import PROJECT, parse
-from infra.plan import Plan
 from infra.stack import OUTPUT_NAMES
 from infra.storage import MediaBucket, MediaBucketArgs
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, stack_config
+from tools import plan as planning
+from tools.plan import Plan
 
 
 def test_outputs_are_exactly_the_documented_names(dev_plan: Plan) -> None:
@@ -54,14 +55,14 @@ def test_child_names_derive_from_the_component_name(dev_plan: Plan) -> None:
 
 
 def test_every_stack_file_tags_resources_with_project_and_stack() -> None:
-    for stack in planning.available_stacks():
-        config = planning.stack_file_config(stack)
+    for stack in infra_config.available_stacks():
+        config = infra_config.stack_file_config(stack)
         tags = config["aws:defaultTags"]["tags"]
         assert tags["project"] == PROJECT and tags["stack"] == stack
         # parse() enforces it, so a stack file that drops the tags cannot plan.
         raw = {
             k.split(":", 1)[1]: v
-            for k, v in planning.engine_config(config).items()
+            for k, v in infra_config.engine_config(config).items()
             if k.startswith(f"{PROJECT}:")
         }
         assert (

@@ -6,7 +6,6 @@ import json
 
 import parliament
 
-from infra.plan import Plan
 from policy import rules
 from tests.infra.helpers import (
     BUCKET,
@@ -21,6 +20,7 @@ from tests.infra.helpers import (
     props,
     statement,
 )
+from tools.plan import Plan
 
 
 def test_bucket_takes_its_name_from_config(dev_plan: Plan) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from local.processor.settings import ProcessorSettings
 from local.stack import LocalSettings, LocalStack, free_port
+from processor.settings import ProcessorSettings
 
 
 @pytest.fixture(scope="module")

@@ -206,7 +206,7 @@ def test_bad_port_variables_fail_naming_them() -> None:
 
 
 def test_missing_ffmpeg_fails_fast_naming_it(tmp_path: Path) -> None:
-    from local.processor.settings import ProcessorSettings, ToolMissingError
+    from processor.settings import ProcessorSettings, ToolMissingError
 
     broken = ProcessorSettings(data_dir=tmp_path, ffmpeg_path="/nonexistent/ffmpeg")
     with pytest.raises(ToolMissingError, match="ffmpeg"):

@@ -13,7 +13,6 @@ import pytest
 
 from infra import logs, monitoring, packaging, policies
 from infra.config import ConfigError, parse
-from infra.plan import Plan
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, plan_for, stack_config
 from tests.infra.helpers import (
@@ -26,6 +25,7 @@ from tests.infra.helpers import (
     ROLE_POLICY,
     document,
 )
+from tools.plan import Plan
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.processor.settings import ProcessorSettings
+from processor.settings import ProcessorSettings
 from tests.processor.processor_fakes import RecordingPublisher, ffprobe_json, wait_for
 
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from local.processor.app import create_app
-from local.processor.jobs import JobStatus, JobStore
-from local.processor.publisher import SignerPublisher
-from local.processor.settings import ProcessorSettings
+from processor.app import create_app
+from processor.jobs import JobStatus, JobStore
+from processor.publisher import SignerPublisher
+from processor.settings import ProcessorSettings
 from tests.processor.processor_fakes import CDN, FakeSignerAndBucket, RecordingPublisher
 
 

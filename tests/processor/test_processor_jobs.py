@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from local.processor.jobs import INTERRUPTED_MESSAGE, JobStatus, JobStore
+from processor.jobs import INTERRUPTED_MESSAGE, JobStatus, JobStore
 
 
 def test_job_round_trips_through_the_store_as_the_status_json(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from local.processor import pipeline
-from local.processor.pipeline import ProcessingError, Rendition, plan_renditions
+from bench.naive_transcode import naive_commands
+from processor import pipeline
+from processor.pipeline import ProcessingError, Rendition, plan_renditions
 
 SOURCE = Path("/data/uploads/abc.upload")
 
@@ -85,7 +86,7 @@ def test_single_pass_without_audio_maps_and_selects_video_only() -> None:
 
 def test_naive_runs_one_ffmpeg_per_output_with_the_same_encoder_settings() -> None:
     renditions = plan_renditions(1080, 1920)
-    commands = pipeline.naive_commands(SOURCE, renditions, has_audio=True, preset="veryfast")
+    commands = naive_commands(SOURCE, renditions, has_audio=True, preset="veryfast")
     assert len(commands) == 2 * len(renditions)
     assert [c[-1] for c in commands] == ["360p/index.m3u8", "360p.mp4", "720p/index.m3u8", "720p.mp4"]
     for command in commands:

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from local.processor.publisher import PublishError, SignerPublisher
+from processor.publisher import PublishError, SignerPublisher
 from tests.processor.processor_fakes import FakeSignerAndBucket
 
 SIGNER = "http://signer.test/"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from local.processor.settings import DEFAULT_ALLOWED_CONTAINERS, ProcessorSettings, ToolMissingError
+from processor.settings import DEFAULT_ALLOWED_CONTAINERS, ProcessorSettings, ToolMissingError
 
 
 def test_unset_variables_keep_the_defaults() -> None:

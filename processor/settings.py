@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Defaults, stated once. Environment variables override them (see ``from_env``).
-DEFAULT_DATA_DIR = Path(".local/processor")
+DEFAULT_DATA_DIR = Path(".processor")
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3  # 2 GiB: a few minutes of 4K phone video
 DEFAULT_MAX_DURATION_SECONDS = 600.0
 # ffprobe format names (one of the comma-separated parts of ``format_name`` must be listed).

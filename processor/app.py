@@ -24,10 +24,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from local.processor.jobs import JobStore
-from local.processor.publisher import Publisher
-from local.processor.settings import ProcessorSettings
-from local.processor.worker import WorkerPool
+from processor.jobs import JobStore
+from processor.publisher import Publisher
+from processor.settings import ProcessorSettings
+from processor.worker import WorkerPool
 
 log = logging.getLogger(__name__)
 

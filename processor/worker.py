@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.processor import pipeline
-from local.processor.jobs import JobStore
-from local.processor.pipeline import ProcessingError
-from local.processor.publisher import Publisher
-from local.processor.settings import ProcessorSettings
+from processor import pipeline
+from processor.jobs import JobStore
+from processor.pipeline import ProcessingError
+from processor.publisher import Publisher
+from processor.settings import ProcessorSettings
 
 log = logging.getLogger(__name__)
 

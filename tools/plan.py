@@ -1,6 +1,6 @@
 """Offline plan: run the Pulumi program under recording mocks and write what it declares.
 
-``python -m infra.plan --stack dev`` (``make plan``) runs ``__main__.py`` exactly as the tests do:
+``python -m tools.plan --stack dev`` (``make plan``) runs ``__main__.py`` exactly as the tests do:
 Pulumi's unit-test mocks stand in for the engine and the AWS provider, every resource registration
 is recorded (type, name, parent, import ID, protect flag, inputs) together with the stack outputs,
 and the result is written as sorted, indented JSON. Policy documents held as JSON strings are
@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from infra.config import PROJECT
+from infra.config import PROJECT, engine_config, stack_file_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -88,9 +87,6 @@ class Plan:
             names = [r.name for r in self.of_type(type_)]
             raise LookupError(f"expected one {type_}{f' named {name}' if name else ''}, found {names}")
         return found[0]
-
-    def children_of(self, urn: str) -> list[RecordedResource]:
-        return [r for r in self.resources if r.parent == urn]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -278,31 +274,6 @@ def _relative(path: Path) -> str:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def stack_file_config(stack: str) -> dict[str, Any]:
-    """The ``config:`` map of ``Pulumi.<stack>.yaml``."""
-    path = REPO_ROOT / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise PlanError(f"no stack file {path.name} (stacks: {', '.join(available_stacks()) or 'none'})")
-    document = yaml.safe_load(path.read_text()) or {}
-    return dict(document.get("config") or {})
-
-
-def available_stacks() -> list[str]:
-    return sorted(
-        p.name[len("Pulumi.") : -len(".yaml")]
-        for p in REPO_ROOT.glob("Pulumi.*.yaml")
-        if p.name != "Pulumi.yaml"
-    )
-
-
-def engine_config(values: Mapping[str, Any]) -> dict[str, str]:
-    """Config as the engine hands it to a program: every value a string, objects JSON-encoded."""
-    return {
-        key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        for key, value in values.items()
-    }
 
 
 @contextmanager
