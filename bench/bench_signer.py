@@ -29,13 +29,24 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SIGNER_DIR = REPO_ROOT / "lambda_src" / "sign_uploads"
 sys.path.insert(0, str(REPO_ROOT))
 
+from lambda_src.sign_uploads import config as signer_config  # noqa: E402
+
 ENV = {
-    "BUCKET": "lux-video-bench",
-    "AWS_REGION": "us-west-2",
-    "PUBLIC_BASE_URL": "https://cdn.example.com",
-    "AWS_ACCESS_KEY_ID": "AKIABENCHMARK0000001",
-    "AWS_SECRET_ACCESS_KEY": "bench-secret-key",
-    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEbenchtoken",
+    **signer_config.environment(
+        bucket="lux-video-bench",
+        prefix=signer_config.DEFAULT_PREFIX,
+        public_base_url="https://cdn.example.com",
+        url_ttl_seconds=signer_config.DEFAULT_URL_TTL_SECONDS,
+        max_files=signer_config.DEFAULT_MAX_FILES,
+        max_file_bytes=signer_config.DEFAULT_MAX_FILE_BYTES,
+        auth_required=False,
+    ),
+    **signer_config.runtime_environment(
+        region="us-west-2",
+        credentials=signer_config.Credentials(
+            "AKIABENCHMARK0000001", "bench-secret-key", "IQoJb3JpZ2luX2VjEbenchtoken"
+        ),
+    ),
 }
 FILES = 200
 ROUNDS = 30

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from lambda_src.sign_uploads import config as signer_limits
+
 PROJECT = "lux-video"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,14 +26,11 @@ LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
-MAX_URL_TTL_SECONDS = 3600
-GIB = 1024**3
-# A single S3 PUT may carry at most 5 GiB.
-MAX_SINGLE_PUT_BYTES = 5 * GIB
+# The signer's limits, defined where the function reads them.
+MAX_SINGLE_PUT_BYTES = signer_limits.S3_SINGLE_PUT_LIMIT_BYTES
 
 # No dots: a dotted name breaks TLS on the virtual-hosted URLs the signer issues.
 _BUCKET_NAME = re.compile(r"^(?!xn--)(?!sthree-)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_PREFIX = re.compile(r"^(?:[A-Za-z0-9_-]+/)+$")
 _ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
 _REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,56}$")  # leaves room for the "-role" suffix (64 max)
@@ -124,13 +123,13 @@ class StackConfig:
 # Key -> default (None: required). Raw values are strings, as the engine passes them.
 DEFAULTS: dict[str, Any] = {
     "bucketName": None,
-    "prefix": "videos/",
+    "prefix": signer_limits.DEFAULT_PREFIX,
     "expirationDays": 30,
     "corsAllowedOrigins": ["*"],
     "priceClass": "PriceClass_100",
     "logRetentionDays": 30,
-    "urlTtlSeconds": 900,
-    "maxFiles": 1000,
+    "urlTtlSeconds": signer_limits.DEFAULT_URL_TTL_SECONDS,
+    "maxFiles": signer_limits.DEFAULT_MAX_FILES,
     "maxFileBytes": MAX_SINGLE_PUT_BYTES,
     "throttleRatePerSecond": 50,
     "throttleBurst": 100,
@@ -341,10 +340,11 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
         )
 
     prefix = raw.get("prefix", DEFAULTS["prefix"])
-    if not _PREFIX.match(prefix):
+    if not signer_limits.valid_prefix(prefix):
         raise ConfigError(
             "prefix",
-            f"{prefix!r} must be one or more [A-Za-z0-9_-] segments, each ending in '/', e.g. 'videos/'",
+            f"{prefix!r} must be 1-8 [A-Za-z0-9_-] segments, each ending in '/', "
+            f"at most {signer_limits.PREFIX_MAX_CHARS} characters, e.g. 'videos/'",
         )
 
     price_class = raw.get("priceClass", DEFAULTS["priceClass"])
@@ -375,8 +375,10 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
         cors_allowed_origins=_origins(raw),
         price_class=price_class,
         log_retention_days=log_retention_days,
-        url_ttl_seconds=_int(raw, "urlTtlSeconds", 60, MAX_URL_TTL_SECONDS),
-        max_files=_int(raw, "maxFiles", 1, 10_000),
+        url_ttl_seconds=_int(
+            raw, "urlTtlSeconds", signer_limits.MIN_URL_TTL_SECONDS, signer_limits.MAX_URL_TTL_SECONDS
+        ),
+        max_files=_int(raw, "maxFiles", 1, signer_limits.MAX_FILES_LIMIT),
         max_file_bytes=_int(raw, "maxFileBytes", 1, MAX_SINGLE_PUT_BYTES),
         throttle_rate_per_second=_float(raw, "throttleRatePerSecond", 1, 10_000),
         throttle_burst=_int(raw, "throttleBurst", 1, 5_000),

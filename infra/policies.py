@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambda_src.sign_uploads import media
-from lambda_src.sign_uploads.handler import SUBJECT_NAMESPACE_PREFIX
+from lambda_src.sign_uploads.keys import SUBJECT_NAMESPACE_PREFIX
 
 IAM_VERSION = "2012-10-17"
 

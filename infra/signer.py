@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import packaging, policies
+from lambda_src.sign_uploads import config as signer_config
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
@@ -80,15 +81,15 @@ class UploadSigner(pulumi.ComponentResource):
             timeout=TIMEOUT_SECONDS,
             role=self.role.arn,
             environment={
-                "variables": {
-                    "BUCKET": args.bucket_name,
-                    "PREFIX": args.prefix,
-                    "PUBLIC_BASE_URL": args.public_base_url,
-                    "URL_TTL_SECONDS": str(args.url_ttl_seconds),
-                    "MAX_FILES": str(args.max_files),
-                    "MAX_FILE_BYTES": str(args.max_file_bytes),
-                    "AUTH_REQUIRED": "true" if args.auth_required else "false",
-                }
+                "variables": signer_config.environment(
+                    bucket=args.bucket_name,
+                    prefix=args.prefix,
+                    public_base_url=args.public_base_url,
+                    url_ttl_seconds=args.url_ttl_seconds,
+                    max_files=args.max_files,
+                    max_file_bytes=args.max_file_bytes,
+                    auth_required=args.auth_required,
+                )
             },
             logging_config={"logFormat": "JSON", "logGroup": self.log_group.name},
             # The role's permissions must exist before the first invocation signs anything.

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from infra import config as stack_config
+from lambda_src.sign_uploads import config as signer_config
 from local.cdn import cdn_endpoint
 from local.gateway import signer_endpoint
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
@@ -153,17 +154,22 @@ class LocalStack:
     def signer_environment(self) -> dict[str, str]:
         """The signer Lambda's environment, as the Pulumi program sets it, pointed at the emulator."""
         return {
-            "BUCKET": self.config.bucket_name,
-            "PREFIX": self.config.prefix,
-            "PUBLIC_BASE_URL": self.base_url,
-            "URL_TTL_SECONDS": str(self.config.url_ttl_seconds),
-            "MAX_FILES": str(self.config.max_files),
-            "MAX_FILE_BYTES": str(self.config.max_file_bytes),
-            "AUTH_REQUIRED": "false",
-            "AWS_REGION": LOCAL_REGION,
-            "S3_ENDPOINT_URL": self.s3_endpoint_url,
-            "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+            **signer_config.environment(
+                bucket=self.config.bucket_name,
+                prefix=self.config.prefix,
+                public_base_url=self.base_url,
+                url_ttl_seconds=self.config.url_ttl_seconds,
+                max_files=self.config.max_files,
+                max_file_bytes=self.config.max_file_bytes,
+                auth_required=False,
+            ),
+            **signer_config.runtime_environment(
+                region=LOCAL_REGION,
+                credentials=signer_config.Credentials(
+                    LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"], None
+                ),
+                endpoint_url=self.s3_endpoint_url,
+            ),
         }
 
     def cdn_config(self) -> dict[str, Any]:

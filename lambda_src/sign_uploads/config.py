@@ -1,5 +1,9 @@
 """The signer's configuration: every environment variable, its default and its limits, in one place.
 
+:func:`environment` builds the variables from values (the Pulumi program, the local stack, the
+tests and the bench all call it); :func:`load_config` is its inverse, run by the function. The
+limits below are the only definition: ``infra/config.py`` validates the stack config with them.
+
 Read on every invocation (a dict lookup per variable): tests and the local stack change the
 environment freely, and a bad value is reported as a misconfiguration instead of crashing the
 import. A :class:`ConfigError` message may name a variable but never echoes a secret.
@@ -9,21 +13,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
+# --- limits (the stack config is validated against these) ------------------------------------------
 DEFAULT_PREFIX = "videos/"
+# 1-8 '/'-terminated segments of [A-Za-z0-9_-]: no '.' or '..', never empty (the bucket policy and
+# every grant are written as <prefix>*), at most PREFIX_MAX_CHARS.
+PREFIX_PATTERN = r"(?:[A-Za-z0-9_-]+/){1,8}"
+PREFIX_MAX_CHARS = 128
 DEFAULT_URL_TTL_SECONDS = 900
+MIN_URL_TTL_SECONDS = 60
 MAX_URL_TTL_SECONDS = 3600
 DEFAULT_MAX_FILES = 1000
+MAX_FILES_LIMIT = 10_000
 S3_SINGLE_PUT_LIMIT_BYTES = 5 * 1024**3  # S3 refuses a single PUT above 5 GiB.
 DEFAULT_MAX_FILE_BYTES = S3_SINGLE_PUT_LIMIT_BYTES
 
 # DNS-compatible bucket names without dots: dots break TLS on virtual-hosted URLs.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
-# Empty, or '/'-terminated segments of the same alphabet as upload paths (never '.' or '..').
-_PREFIX = re.compile(r"(?:(?!\.\.?/)[A-Za-z0-9._-]+/){0,8}")
+_PREFIX = re.compile(PREFIX_PATTERN)
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Plain http is accepted only where no public network is crossed: loopback, and private IPv4
 # literals (the local stack serving a phone on the LAN). A hostname never qualifies.
@@ -97,8 +107,8 @@ def load_config(env: Mapping[str, str]) -> Config:
     if not _REGION.fullmatch(region):
         raise ConfigError("AWS_REGION is missing or malformed")
     prefix = env.get("PREFIX", DEFAULT_PREFIX)
-    if len(prefix) > 128 or not _PREFIX.fullmatch(prefix):
-        raise ConfigError("PREFIX must be empty or '/'-terminated segments of [A-Za-z0-9._-]")
+    if not valid_prefix(prefix):
+        raise ConfigError("PREFIX must be 1-8 '/'-terminated segments of [A-Za-z0-9_-]")
     endpoint_url = _base_url(env, "S3_ENDPOINT_URL")
     if endpoint_url is not None and urlsplit(endpoint_url).path:
         raise ConfigError("S3_ENDPOINT_URL must be an origin without a path")
@@ -117,10 +127,71 @@ def load_config(env: Mapping[str, str]) -> Config:
         region=region,
         prefix=prefix,
         public_base_url=public_base_url,
-        url_ttl_seconds=_int(env, "URL_TTL_SECONDS", DEFAULT_URL_TTL_SECONDS, 1, MAX_URL_TTL_SECONDS),
-        max_files=_int(env, "MAX_FILES", DEFAULT_MAX_FILES, 1, 10_000),
+        url_ttl_seconds=_int(
+            env, "URL_TTL_SECONDS", DEFAULT_URL_TTL_SECONDS, MIN_URL_TTL_SECONDS, MAX_URL_TTL_SECONDS
+        ),
+        max_files=_int(env, "MAX_FILES", DEFAULT_MAX_FILES, 1, MAX_FILES_LIMIT),
         max_file_bytes=_int(env, "MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, 1, S3_SINGLE_PUT_LIMIT_BYTES),
         auth_required=auth_required == "true",
         endpoint_url=endpoint_url,
         credentials=Credentials(access_key, secret_key, env.get("AWS_SESSION_TOKEN") or None),
     )
+
+
+def valid_prefix(prefix: str) -> bool:
+    return len(prefix) <= PREFIX_MAX_CHARS and _PREFIX.fullmatch(prefix) is not None
+
+
+# --- the inverse of load_config ---------------------------------------------------------------------
+
+V = TypeVar("V")  # a plain str, or a deploy-time value (pulumi.Input[str]) the engine resolves
+
+
+def environment(
+    *,
+    bucket: V | str,
+    prefix: str,
+    public_base_url: V | str,
+    url_ttl_seconds: int,
+    max_files: int,
+    max_file_bytes: int,
+    auth_required: bool,
+) -> dict[str, V | str]:
+    """The function's own variables, as the Pulumi program deploys them. Lambda's runtime adds
+    the region and credentials (:func:`runtime_environment` stands in for it elsewhere)."""
+    return {
+        "BUCKET": bucket,
+        "PREFIX": prefix,
+        "PUBLIC_BASE_URL": public_base_url,
+        "URL_TTL_SECONDS": str(url_ttl_seconds),
+        "MAX_FILES": str(max_files),
+        "MAX_FILE_BYTES": str(max_file_bytes),
+        "AUTH_REQUIRED": "true" if auth_required else "false",
+    }
+
+
+def runtime_environment(
+    *, region: str, credentials: Credentials, endpoint_url: str | None = None
+) -> dict[str, str]:
+    """What the Lambda runtime provides (region, credentials), plus an S3 endpoint override for
+    the local stack: for every host of the handler that is not Lambda."""
+    env = {
+        "AWS_REGION": region,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+    }
+    if credentials.session_token:
+        env["AWS_SESSION_TOKEN"] = credentials.session_token
+    if endpoint_url is not None:
+        env["S3_ENDPOINT_URL"] = endpoint_url
+    return env
+
+
+# Every variable load_config reads (tests clear them all before setting a deployed environment).
+VARIABLES = (
+    *environment(
+        bucket="", prefix="", public_base_url="", url_ttl_seconds=0, max_files=0, max_file_bytes=0,
+        auth_required=False,
+    ),
+    *runtime_environment(region="", credentials=Credentials("", "", "x"), endpoint_url=""),
+)  # fmt: skip

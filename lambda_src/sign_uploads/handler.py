@@ -8,7 +8,6 @@ boto3: cold start is part of every first upload.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -22,11 +21,13 @@ if TYPE_CHECKING or __package__:
     from . import media
     from .config import Config, ConfigError, load_config
     from .contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
+    from .keys import job_prefix
     from .sigv4 import PutPresigner
 else:
     import media
     from config import Config, ConfigError, load_config
     from contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
+    from keys import job_prefix
     from sigv4 import PutPresigner
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ RESPONSE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-SUBJECT_NAMESPACE_PREFIX = "sub."  # contains a '.', which no jobId can: never a jobId's folder
 
 
 def handler(
@@ -119,22 +119,6 @@ def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any
         "playbackUrl": _playback_url(uploads),
         "uploads": uploads,
     }
-
-
-def job_prefix(prefix: str, subject: str | None, job_id: str) -> str:
-    """``PREFIX + jobId + "/"``, or with a subject ``PREFIX + "sub." + H(sub) + "/" + jobId + "/"``.
-
-    The hash keeps user ids out of public URLs; the '.' keeps every subject's folder apart from
-    every anonymous jobId's folder, and SHA-256 keeps subjects apart from each other.
-    """
-    if subject is None:
-        return f"{prefix}{job_id}/"
-    return f"{prefix}{SUBJECT_NAMESPACE_PREFIX}{subject_hash(subject)}/{job_id}/"
-
-
-def subject_hash(subject: str) -> str:
-    digest = hashlib.sha256(b"lux-video/upload-subject\x00" + subject.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()[:32]
 
 
 def _playback_url(uploads: list[dict[str, Any]]) -> str | None:

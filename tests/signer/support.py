@@ -12,6 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not add the cwd
     sys.path.insert(0, str(REPO_ROOT))
 
+from lambda_src.sign_uploads import config as signer_config  # noqa: E402
 from lambda_src.sign_uploads import handler as signer  # noqa: E402
 
 BUCKET = "lux-video-test"
@@ -20,20 +21,7 @@ PUBLIC_BASE_URL = "https://cdn.example.com"
 ACCESS_KEY = "AKIATESTSIGNER000001"
 SECRET_KEY = "test-secret-key/with+symbols=="
 
-SIGNER_ENV_VARS = (
-    "BUCKET",
-    "PREFIX",
-    "PUBLIC_BASE_URL",
-    "URL_TTL_SECONDS",
-    "MAX_FILES",
-    "MAX_FILE_BYTES",
-    "AWS_REGION",
-    "AUTH_REQUIRED",
-    "S3_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-)
+SIGNER_ENV_VARS = signer_config.VARIABLES
 
 
 DEPLOYED_ENV = {

@@ -445,3 +445,53 @@ def test_handler_runs_from_the_zip_root_without_boto3() -> None:
         [sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_environment_builder_and_loader_round_trip() -> None:
+    """The Pulumi program, the local stack and the bench build the variables with
+    ``config.environment``; the function reads them with ``load_config``: one is the other's inverse."""
+    from lambda_src.sign_uploads import config
+
+    credentials = config.Credentials("AKIAROUNDTRIP0000001", "secret/with+symbols==", "token")
+    environ = {
+        **config.environment(
+            bucket="lux-video-round-trip",
+            prefix="media/uploads/",
+            public_base_url="https://cdn.example.com",
+            url_ttl_seconds=600,
+            max_files=25,
+            max_file_bytes=1234,
+            auth_required=True,
+        ),
+        **config.runtime_environment(
+            region="eu-central-1", credentials=credentials, endpoint_url="http://127.0.0.1:9000"
+        ),
+    }
+    assert set(environ) == set(config.VARIABLES)
+    assert config.load_config(environ) == config.Config(
+        bucket="lux-video-round-trip",
+        region="eu-central-1",
+        prefix="media/uploads/",
+        public_base_url="https://cdn.example.com",
+        url_ttl_seconds=600,
+        max_files=25,
+        max_file_bytes=1234,
+        auth_required=True,
+        endpoint_url="http://127.0.0.1:9000",
+        credentials=credentials,
+    )
+
+
+@pytest.mark.parametrize("prefix", ["videos/", "a/b_c/d-e/", "x/" * 8])
+def test_the_stack_config_and_the_function_accept_the_same_prefixes(prefix: str) -> None:
+    from infra.config import ConfigError, parse
+    from lambda_src.sign_uploads import config
+
+    assert config.valid_prefix(prefix)
+    parse({"bucketName": "lux-video-x", "prefix": prefix}, stack="s", region="us-west-2",
+          default_tags={"tags": {"project": "lux-video", "stack": "s"}})  # fmt: skip
+    for bad in ("", "media/v1.2/", "x/" * 9, "../", "videos"):
+        assert not config.valid_prefix(bad)
+        with pytest.raises(ConfigError, match="prefix"):
+            parse({"bucketName": "lux-video-x", "prefix": bad}, stack="s", region="us-west-2",
+                  default_tags={"tags": {"project": "lux-video", "stack": "s"}})  # fmt: skip

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from lambda_src.sign_uploads import config, contract, handler, media
+from lambda_src.sign_uploads import config, contract, handler, keys, media
 
 from .support import BUCKET, DEPLOYED_ENV, PUBLIC_BASE_URL, REGION, make_event
 
@@ -190,7 +190,7 @@ subjects = st.sampled_from(["sub", "sub", "none", "empty"]).flatmap(
     lambda kind: present_subjects if kind == "sub" else st.just(None if kind == "none" else "")
 )
 # Valid PREFIX values (config._PREFIX), the default first: the layout must hold for each.
-prefixes = st.sampled_from([config.DEFAULT_PREFIX, "", "media/v1.2/", "a/b_c/d-e/"])
+prefixes = st.sampled_from([config.DEFAULT_PREFIX, "media/v1_2/", "a/b_c/d-e/"])
 
 
 def documented_subject_hash(sub: str) -> str:
@@ -202,7 +202,7 @@ def expected_prefix(prefix: str, sub: str | None, job_id: str) -> str:
     if not sub:
         return f"{prefix}{job_id}/"
     digest = documented_subject_hash(sub)
-    assert digest == handler.subject_hash(sub)
+    assert digest == keys.subject_hash(sub)
     assert re.fullmatch(r"[0-9a-f]{32}", digest)
     return f"{prefix}sub.{digest}/{job_id}/"
 
