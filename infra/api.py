@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra import policies
+from infra.config import ApiConfig
 
 ROUTE_KEY = "POST /"
 
 
 @dataclass(frozen=True)
 class SignerApiArgs:
-    api_name: str
+    config: ApiConfig
     function_name: pulumi.Input[str]
     function_invoke_arn: pulumi.Input[str]
-    cors_allowed_origins: tuple[str, ...]
-    throttle_rate_per_second: float
-    throttle_burst: int
-    log_retention_days: int
-    jwt_issuer: str | None = None
-    jwt_audience: tuple[str, ...] = ()
-    # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
-    adopt: Mapping[str, str] = field(default_factory=dict)
-
-
-ADOPTABLE = ("api",)
 
 
 class SignerApi(pulumi.ComponentResource):
@@ -38,20 +27,21 @@ class SignerApi(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SignerApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lux:api:SignerApi", name, None, opts)
+        config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
         self.api = aws.apigatewayv2.Api(
             name,
-            name=args.api_name,
+            name=config.api_name,
             protocol_type="HTTP",
             description="Issues pre-signed upload URLs for the mobile app",
-            cors_configuration=policies.api_cors(args.cors_allowed_origins),
-            opts=pulumi.ResourceOptions(parent=self, import_=args.adopt.get("api")),
+            cors_configuration=policies.api_cors(config.cors_allowed_origins),
+            opts=pulumi.ResourceOptions(parent=self, import_=config.adopt.get("api")),
         )
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
-            name=f"/aws/apigateway/{args.api_name}",
-            retention_in_days=args.log_retention_days,
+            name=f"/aws/apigateway/{config.api_name}",
+            retention_in_days=config.log_retention_days,
             opts=child,
         )
         self.integration = aws.apigatewayv2.Integration(
@@ -67,14 +57,14 @@ class SignerApi(pulumi.ComponentResource):
 
         self.authorizer: aws.apigatewayv2.Authorizer | None = None
         auth: dict[str, pulumi.Input[str]] = {"authorization_type": "NONE"}
-        if args.jwt_issuer is not None:
+        if config.jwt_issuer is not None:
             self.authorizer = aws.apigatewayv2.Authorizer(
                 f"{name}-jwt",
                 api_id=self.api.id,
                 name="jwt",
                 authorizer_type="JWT",
                 identity_sources=["$request.header.Authorization"],
-                jwt_configuration={"issuer": args.jwt_issuer, "audiences": list(args.jwt_audience)},
+                jwt_configuration={"issuer": config.jwt_issuer, "audiences": list(config.jwt_audience)},
                 opts=child,
             )
             auth = {"authorization_type": "JWT", "authorizer_id": self.authorizer.id}
@@ -97,8 +87,8 @@ class SignerApi(pulumi.ComponentResource):
                 "format": json.dumps(policies.api_access_log_format(), sort_keys=True),
             },
             default_route_settings={
-                "throttlingRateLimit": args.throttle_rate_per_second,
-                "throttlingBurstLimit": args.throttle_burst,
+                "throttlingRateLimit": config.throttle_rate_per_second,
+                "throttlingBurstLimit": config.throttle_burst,
                 "detailedMetricsEnabled": True,
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.route]),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra import policies
+from infra.config import CdnConfig
 
 ORIGIN_ID = "media-bucket"
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
@@ -18,26 +18,10 @@ CACHED_METHODS = ["GET", "HEAD"]
 
 @dataclass(frozen=True)
 class CdnArgs:
-    name_prefix: str
+    config: CdnConfig
     bucket_regional_domain_name: pulumi.Input[str]
-    price_class: str
-    cors_allowed_origins: tuple[str, ...]
-    # Existing resources to import instead of create, by `adopt` key (see ADOPTABLE).
-    adopt: Mapping[str, str] = field(default_factory=dict)
-
     # Standard logs to <bucket>.s3.amazonaws.com under cloudfront/ (None: no access logs).
     log_bucket_domain_name: pulumi.Input[str] | None = None
-    # CloudFront's additional metrics (cache-hit rate, origin latency, error rates by status): billed.
-    additional_metrics: bool = False
-
-
-ADOPTABLE = (
-    "distribution",
-    "originAccessControl",
-    "manifestCachePolicy",
-    "segmentCachePolicy",
-    "responseHeadersPolicy",
-)
 
 
 class Cdn(pulumi.ComponentResource):
@@ -46,13 +30,14 @@ class Cdn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lux:cdn:Cdn", name, None, opts)
+        config = args.config
 
         def adopting(key: str) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, import_=args.adopt.get(key))
+            return pulumi.ResourceOptions(parent=self, import_=config.adopt.get(key))
 
         self.origin_access_control = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
-            name=f"{args.name_prefix}-media",
+            name=f"{config.name_prefix}-media",
             description="CloudFront reads the private media bucket with SigV4",
             origin_access_control_origin_type="s3",
             signing_behavior="always",
@@ -64,7 +49,7 @@ class Cdn(pulumi.ComponentResource):
         def cache_policy(kind: str, comment: str, adopt_key: str) -> aws.cloudfront.CachePolicy:
             return aws.cloudfront.CachePolicy(
                 f"{name}-{kind}",
-                name=f"{args.name_prefix}-{kind}",
+                name=f"{config.name_prefix}-{kind}",
                 comment=comment,
                 parameters_in_cache_key_and_forwarded_to_origin=policies.cache_key_parameters(),
                 min_ttl=ttls[kind]["minTtl"],
@@ -85,9 +70,9 @@ class Cdn(pulumi.ComponentResource):
         )
         self.response_headers_policy = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
-            name=f"{args.name_prefix}-media-headers",
+            name=f"{config.name_prefix}-media-headers",
             comment="CORS for players, ETag exposed, security headers",
-            cors_config=policies.cdn_cors(args.cors_allowed_origins),
+            cors_config=policies.cdn_cors(config.cors_allowed_origins),
             security_headers_config=policies.cdn_security_headers(),
             opts=adopting("responseHeadersPolicy"),
         )
@@ -95,7 +80,7 @@ class Cdn(pulumi.ComponentResource):
         forwarded = policies.cdn_origin_request_parameters()
         self.origin_request_policy = aws.cloudfront.OriginRequestPolicy(
             f"{name}-cors-to-origin",
-            name=f"{args.name_prefix}-cors-to-origin",
+            name=f"{config.name_prefix}-cors-to-origin",
             comment="Forward the viewer's CORS headers to S3 so it can answer preflights",
             cookies_config=forwarded["cookiesConfig"],
             headers_config=forwarded["headersConfig"],
@@ -124,10 +109,10 @@ class Cdn(pulumi.ComponentResource):
         self.distribution = aws.cloudfront.Distribution(
             name,
             enabled=True,
-            comment=f"{args.name_prefix} media",
+            comment=f"{config.name_prefix} media",
             http_version="http2and3",
             is_ipv6_enabled=True,
-            price_class=args.price_class,
+            price_class=config.price_class,
             origins=[
                 {
                     "originId": ORIGIN_ID,
@@ -148,10 +133,10 @@ class Cdn(pulumi.ComponentResource):
                 "includeCookies": False,
             },
             # protect: a new distribution means a new domain, and the app ships with the domain.
-            opts=pulumi.ResourceOptions(parent=self, protect=True, import_=args.adopt.get("distribution")),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, import_=config.adopt.get("distribution")),
         )
         self.monitoring_subscription: aws.cloudfront.MonitoringSubscription | None = None
-        if args.additional_metrics:
+        if config.additional_metrics:
             self.monitoring_subscription = aws.cloudfront.MonitoringSubscription(
                 f"{name}-additional-metrics",
                 distribution_id=self.distribution.id,

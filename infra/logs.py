@@ -17,6 +17,8 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.buckets import private_bucket_baseline
+from infra.config import LogsConfig
+from lambda_src.sign_uploads import media
 
 # CloudFront standard (legacy) log fields, in file order, with Athena types (AWS's documented table).
 CLOUDFRONT_LOG_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -77,11 +79,14 @@ SELECT cs_uri_stem AS path,
        round(100.0 * count_if(sc_status >= 400) / count(*), 2) AS error_pct
 FROM {table}
 WHERE "date" >= current_date - INTERVAL '1' DAY
-  AND regexp_like(cs_uri_stem, '\\.(ts|m4s|mp4|aac|vtt)$')
+  AND regexp_like(cs_uri_stem, '{segment_path_regex}')
 GROUP BY cs_uri_stem
 HAVING count_if(sc_status >= 400) > 0
 ORDER BY errors DESC
 LIMIT 100"""
+
+# Derived from the media contract: the paths the CDN serves with the segment cache policy.
+SEGMENT_PATH_REGEX = r"\.(" + "|".join(re.escape(ext[1:]) for ext in media.SEGMENT_PATH_EXTENSIONS) + ")$"
 
 NAMED_QUERIES = {"cache-hit-ratio": CACHE_HIT_RATIO_QUERY, "segment-error-rate": SEGMENT_ERROR_RATE_QUERY}
 
@@ -95,11 +100,15 @@ def qualified_table(database: str) -> str:
     return f'"{database}"."{CLOUDFRONT_TABLE}"'
 
 
+def named_query(sql: str, database: str) -> str:
+    """A query of NAMED_QUERIES with the table and the derived path patterns filled in."""
+    return sql.format(table=qualified_table(database), segment_path_regex=SEGMENT_PATH_REGEX)
+
+
 @dataclass(frozen=True)
 class LogArchiveArgs:
-    name_prefix: str
-    log_bucket_name: str
-    retention_days: int
+    config: LogsConfig
+    # The media bucket, the only bucket whose access logs may be delivered here.
     source_bucket_arn: pulumi.Input[str]
 
 
@@ -111,8 +120,9 @@ class LogArchive(pulumi.ComponentResource):
     def __init__(self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lux:logs:LogArchive", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        config = args.config
 
-        self.bucket = aws.s3.Bucket(name, bucket=args.log_bucket_name, force_destroy=False, opts=child)
+        self.bucket = aws.s3.Bucket(name, bucket=config.log_bucket_name, force_destroy=False, opts=child)
         # CloudFront standard logs are delivered through an ACL grant (awslogsdelivery) that
         # CloudFront adds to the bucket itself; that needs ACLs enabled. BucketOwnerPreferred keeps
         # every delivered object owned by this account. Nothing else here uses ACLs.
@@ -123,7 +133,7 @@ class LogArchive(pulumi.ComponentResource):
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
-            rules=policies.log_bucket_lifecycle_rules(args.retention_days),
+            rules=policies.log_bucket_lifecycle_rules(config.retention_days),
             opts=child,
         )
         account_id = aws.get_caller_identity_output().account_id
@@ -136,11 +146,11 @@ class LogArchive(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
 
-        database = glue_database_name(args.name_prefix)
+        database = glue_database_name(config.name_prefix)
         self.database = aws.glue.CatalogDatabase(
             f"{name}-database",
             name=database,
-            description=f"{args.name_prefix} access logs (Athena)",
+            description=f"{config.name_prefix} access logs (Athena)",
             opts=child,
         )
         self.cloudfront_table = aws.glue.CatalogTable(
@@ -166,7 +176,7 @@ class LogArchive(pulumi.ComponentResource):
         )
         self.workgroup = aws.athena.Workgroup(
             f"{name}-workgroup",
-            name=f"{args.name_prefix}-logs",
+            name=f"{config.name_prefix}-logs",
             description="Queries over the stack's access logs; results expire with the logs",
             force_destroy=True,  # only query results live in it
             configuration={
@@ -185,10 +195,10 @@ class LogArchive(pulumi.ComponentResource):
         self.named_queries = [
             aws.athena.NamedQuery(
                 f"{name}-{query_name}",
-                name=f"{args.name_prefix}-{query_name}",
+                name=f"{config.name_prefix}-{query_name}",
                 database=self.database.name,
                 workgroup=self.workgroup.name,
-                query=sql.format(table=qualified_table(database)),
+                query=named_query(sql, database),
                 opts=child,
             )
             for query_name, sql in NAMED_QUERIES.items()

@@ -143,7 +143,7 @@ class LocalStack:
             settings.s3_port,
             self.config.bucket_name,
             self.config.prefix,
-            self.config.expiration_days,
+            self.config.storage.expiration_days,
             self.config.cors_allowed_origins,
         )
         self._server: uvicorn.Server | None = None
@@ -158,8 +158,8 @@ class LocalStack:
                 bucket=self.config.bucket_name,
                 prefix=self.config.prefix,
                 public_base_url=self.base_url,
-                url_ttl_seconds=self.config.url_ttl_seconds,
-                max_files=self.config.max_files,
+                url_ttl_seconds=self.config.signer.url_ttl_seconds,
+                max_files=self.config.signer.max_files,
                 max_file_bytes=self.config.max_file_bytes,
                 auth_required=False,
             ),

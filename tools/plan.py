@@ -51,6 +51,8 @@ class RecordedResource:
     protect: bool = False
     id: str | None = None
     provider: str | None = None
+    # The URNs this resource was known by before (pulumi aliases): a move, not a replacement.
+    aliases: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -68,6 +70,8 @@ class RecordedResource:
             )
         if self.protect:
             entry["protect"] = True
+        if self.aliases:
+            entry["aliases"] = sorted(self.aliases)
         return entry
 
 
@@ -243,9 +247,27 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=bool(request.protect),
                     provider=request.provider or None,
                     id=response.id or None,
+                    aliases=[alias_urn(alias, request.type, request.name) for alias in request.aliases],
                 )
             )
         return response
+
+
+def alias_urn(alias: Any, type_: str, name: str) -> str:
+    """The URN an alias (a full URN, or a spec of what changed) stands for, as the engine would
+    compute it: unchanged parts come from the resource itself."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    stack, project = spec.stack or pulumi.get_stack(), spec.project or PROJECT
+    parent_types = ""
+    if spec.parentUrn:
+        # urn:pulumi:<stack>::<project>::<type chain>::<name>: the parent's chain prefixes ours.
+        chain = spec.parentUrn.split("::")[2]
+        parent_types = chain.removeprefix("pulumi:pulumi:Stack$") + "$"
+        if chain == "pulumi:pulumi:Stack":
+            parent_types = ""
+    return f"urn:pulumi:{stack}::{project}::{parent_types}{spec.type or type_}::{spec.name or name}"
 
 
 def render(value: Any) -> Any:

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra import api, cdn, signer, storage
-from infra.config import ADOPT_KEYS, ConfigError, parse
+from infra.config import ADOPT_KEYS, ApiConfig, CdnConfig, ConfigError, SignerConfig, StorageConfig, parse
 from tests.conftest import plan_for, stack_config
 from tests.infra import helpers as h
 from tools.plan import Plan, render
@@ -45,7 +44,9 @@ def imports(plan: Plan) -> dict[tuple[str, str], str]:
 
 
 def test_every_adopt_key_belongs_to_exactly_one_component() -> None:
-    owned = [*storage.ADOPTABLE, *cdn.ADOPTABLE, *signer.ADOPTABLE, *api.ADOPTABLE]
+    slices = (StorageConfig, CdnConfig, SignerConfig, ApiConfig)
+    owned = [key for slice_ in slices for key in slice_.ADOPTABLE]
+    assert len(owned) == len(set(owned))
     assert sorted(owned) == sorted(ADOPT_KEYS) == sorted(TARGETS)
 
 
@@ -108,9 +109,9 @@ def parse_adopt(adopt: Any, **raw: Any) -> Any:
 
 def test_adopt_arrives_as_a_json_string_like_the_engine_sends_it() -> None:
     config = parse_adopt('{"bucket": "lux-video-dev-262a61d7", "distribution": "E2ABC"}')
-    assert config.adopted(cdn.ADOPTABLE) == {"distribution": "E2ABC"}
-    assert config.adopted(storage.ADOPTABLE) == {"bucket": "lux-video-dev-262a61d7"}
-    assert config.adopted(api.ADOPTABLE) == {}
+    assert config.cdn.adopt == {"distribution": "E2ABC"}
+    assert config.storage.adopt == {"bucket": "lux-video-dev-262a61d7"}
+    assert config.api.adopt == {}
 
 
 @pytest.mark.parametrize(

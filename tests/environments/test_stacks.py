@@ -7,10 +7,10 @@ import json
 import pytest
 
 from infra import config as infra_config
-from infra.stack import OUTPUT_NAMES
 from policy import rules
 from tests.conftest import plan_for
 from tests.infra import helpers as h
+from tests.infra.helpers import OUTPUT_NAMES
 from tools import plan as planning
 
 STACKS = ("dev", "prod")

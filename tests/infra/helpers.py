@@ -47,3 +47,22 @@ def statement(doc: dict[str, Any], sid: str) -> dict[str, Any]:
 def props(plan: Plan, type_: str, name: str | None = None) -> dict[str, Any]:
     """A deep copy of a resource's inputs, safe to break in a test."""
     return copy.deepcopy(plan.one(type_, name).inputs)
+
+
+# The stack outputs the app's cdn_config.json and the docs promise (a contract: tests hold the
+# program to it; the program declares them once, in infra/stack.py).
+OUTPUT_NAMES = (
+    "bucketName",
+    "region",
+    "distributionId",
+    "cdnDomainName",
+    "cdnBaseUrl",
+    "signerEndpoint",
+    "signerFunctionName",
+    "uploadPrefix",
+    "authRequired",
+    "maxFileBytes",
+    "alarmTopicArn",
+    "dashboardName",
+    "logBucketName",
+)

@@ -23,15 +23,15 @@ def parse_dev(**raw: Any) -> StackConfig:
 def test_defaults_apply_when_keys_are_unset() -> None:
     config = parse_dev()
     assert config.prefix == "videos/"
-    assert config.expiration_days == 30
+    assert config.storage.expiration_days == 30
     assert config.cors_allowed_origins == ("*",)
-    assert config.price_class == "PriceClass_100"
-    assert config.log_retention_days == 30
-    assert config.url_ttl_seconds == 900
-    assert config.max_files == 1000
+    assert config.cdn.price_class == "PriceClass_100"
+    assert config.logs.retention_days == config.signer.log_retention_days == 30
+    assert config.signer.url_ttl_seconds == 900
+    assert config.signer.max_files == 1000
     assert config.max_file_bytes == MAX_SINGLE_PUT_BYTES == 5 * 1024**3
-    assert config.signer_function_name == "lux-sign-uploads"
-    assert config.api_name == "lux-video-api"
+    assert config.signer.function_name == "lux-sign-uploads"
+    assert config.api.api_name == "lux-video-api"
     assert config.auth_required is False
     assert config.tags == {"project": "lux-video", "stack": "dev"}
 

@@ -9,11 +9,11 @@ import pytest
 
 from infra import config as infra_config
 from infra.api import SignerApi, SignerApiArgs
-from infra.config import PROJECT, parse
-from infra.stack import OUTPUT_NAMES
-from infra.storage import MediaBucket, MediaBucketArgs
+from infra.config import PROJECT, ApiConfig, StorageConfig, parse
+from infra.storage import MediaBucket
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, stack_config
+from tests.infra.helpers import OUTPUT_NAMES
 from tools import plan as planning
 from tools.plan import Plan
 
@@ -41,6 +41,7 @@ def test_every_aws_resource_is_a_child_of_a_component(dev_plan: Plan) -> None:
         "lux:api:SignerApi",
         "lux:logs:LogArchive",
         "lux:monitoring:Monitoring",
+        "lux:healthcheck:HealthCheck",
     }
     for resource in dev_plan.resources:
         if resource.custom:
@@ -125,7 +126,7 @@ def test_media_bucket_component_exposes_its_bucket(pulumi_mocks) -> None:
 
     @pulumi.runtime.test
     def check() -> pulumi.Output:
-        media = MediaBucket("m", MediaBucketArgs("lux-unit-bucket", "videos/", 30, ("*",)))
+        media = MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
 
         def verify(values: list) -> None:
             name, arn, domain = values
@@ -145,7 +146,7 @@ def test_signer_api_endpoint_ends_with_a_slash(pulumi_mocks) -> None:
 
     @pulumi.runtime.test
     def check() -> pulumi.Output:
-        api = SignerApi("a", SignerApiArgs("lux-unit-api", "fn", "arn:invoke", ("*",), 5, 10, 7))
+        api = SignerApi("a", SignerApiArgs(ApiConfig("lux-unit-api", ("*",), 5, 10, 7), "fn", "arn:invoke"))
 
         def verify(endpoint: str) -> None:
             assert endpoint.startswith("https://") and endpoint.endswith(".amazonaws.com/")
@@ -161,7 +162,7 @@ def test_a_failing_assertion_inside_apply_fails_the_test(pulumi_mocks) -> None:
 
     @pulumi.runtime.test
     def check() -> pulumi.Output:
-        media = MediaBucket("m", MediaBucketArgs("lux-unit-bucket", "videos/", 30, ("*",)))
+        media = MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
 
         def verify(name: str) -> None:
             assert name == "not-the-name"

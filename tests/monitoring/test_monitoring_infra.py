@@ -11,7 +11,8 @@ from typing import Any
 import parliament
 import pytest
 
-from infra import logs, monitoring, packaging, policies
+from infra import config as infra_config
+from infra import health_check, logs, packaging, policies
 from infra.config import ConfigError, parse
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, plan_for, stack_config
@@ -420,7 +421,7 @@ def test_named_queries_use_only_declared_columns_of_the_table(dev: Plan, query_n
     assert not unknown, unknown
     assert {"x_edge_result_type", "cs_uri_stem", "sc_status", "date"} & identifiers
     readme = (packaging.REPO_ROOT / "README.md").read_text()
-    assert logs.NAMED_QUERIES[query_name].format(table=logs.qualified_table("lux_video_dev_logs")) in readme
+    assert logs.named_query(logs.NAMED_QUERIES[query_name], "lux_video_dev_logs") in readme
 
 
 # --- synthetic check -------------------------------------------------------------------------------
@@ -447,18 +448,18 @@ def test_health_check_function_is_packaged_like_the_signer(dev: Plan) -> None:
         "STACK": "dev",
         "METRIC_NAMESPACE": "LuxVideo/HealthCheck",
         "JOB_PREFIX": "healthcheck-",
-        "CHECK_ORIGIN": monitoring.ANY_ORIGIN_PROBE,
+        "CHECK_ORIGIN": infra_config.ANY_ORIGIN_PROBE,
     }
     archive = next(
         r for r in dev.as_json()["resources"] if r["type"] == FUNCTION and r["name"] == function.name
     )
     assert sorted(archive["inputs"]["code"]["archive"]) == sorted(
-        packaging.function_files(monitoring.HEALTH_CHECK_SOURCE_DIR)
+        packaging.function_files(health_check.SOURCE_DIR)
     )
 
 
 def test_health_check_source_never_imports_pulumi_or_infra() -> None:
-    for path in packaging.function_files(monitoring.HEALTH_CHECK_SOURCE_DIR).values():
+    for path in packaging.function_files(health_check.SOURCE_DIR).values():
         text = path.read_text()
         assert not re.search(r"^\s*(from|import)\s+(pulumi|infra)\b", text, re.MULTILINE), path
 
@@ -512,7 +513,9 @@ def test_with_jwt_the_health_check_may_read_only_its_token_secret(secured: Plan)
     )
 
 
-@pytest.mark.parametrize("name", ["monitoring-healthcheck-permissions", "monitoring-scheduler-permissions"])
+@pytest.mark.parametrize(
+    "name", ["monitoring-healthcheck-permissions", "monitoring-healthcheck-scheduler-permissions"]
+)
 def test_monitoring_role_policies_pass_parliament(dev: Plan, secured: Plan, name: str) -> None:
     for plan in (dev, secured):
         text = plan.one(ROLE_POLICY, name).inputs["policy"]
@@ -556,12 +559,14 @@ def test_scheduler_runs_the_check_every_5_minutes_with_its_own_role(dev: Plan) -
         schedule["target"]["roleArn"] == "arn:aws:iam::123456789012:role/lux-video-dev-healthcheck-scheduler"
     )
     assert schedule["target"]["retryPolicy"]["maximumRetryAttempts"] == 0
-    role = dev.one(ROLE, "monitoring-scheduler-role")
+    role = dev.one(ROLE, "monitoring-healthcheck-scheduler-role")
     (trust,) = document(role, "assumeRolePolicy")["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     assert rules.lambda_trust_is_lambda_only(ROLE, role.inputs) == []
-    (invoke,) = document(dev.one(ROLE_POLICY, "monitoring-scheduler-permissions"), "policy")["Statement"]
+    (invoke,) = document(dev.one(ROLE_POLICY, "monitoring-healthcheck-scheduler-permissions"), "policy")[
+        "Statement"
+    ]
     assert invoke["Action"] == "lambda:InvokeFunction"
     assert invoke["Resource"] == [function_arn, f"{function_arn}:*"]
 
@@ -627,9 +632,9 @@ def parse_dev(**raw: Any):
 
 def test_monitoring_defaults() -> None:
     config = parse_dev()
-    assert config.alarm_email is None and config.cdn_additional_metrics is False
-    assert config.health_check_enabled is True and config.health_check_token_secret_name is None
-    assert config.log_bucket_name == "lux-video-dev-262a61d7-logs"
+    assert config.monitoring.alarm_email is None and config.cdn.additional_metrics is False
+    assert config.health_check is not None and config.health_check.token_secret_name is None
+    assert config.logs.log_bucket_name == "lux-video-dev-262a61d7-logs"
 
 
 @pytest.mark.parametrize(
@@ -653,7 +658,7 @@ def test_bad_monitoring_values_fail_naming_the_key(raw: dict[str, Any], key: str
 
 def test_jwt_without_a_token_secret_is_fine_when_the_check_is_off() -> None:
     config = parse_dev(**JWT, healthCheckEnabled="false")
-    assert config.auth_required and not config.health_check_enabled
+    assert config.auth_required and config.health_check is None
 
 
 def test_every_monitoring_resource_passes_every_rule(dev: Plan, secured: Plan) -> None:

@@ -1,0 +1,358 @@
+"""The one place stack configuration is read and validated.
+
+Every key is parsed from its raw string form (how the Pulumi engine hands config to the program)
+into a frozen :class:`StackConfig` made of one slice per component: each component receives its
+slice and nothing else. A bad value fails here, before any resource is declared, with a
+:class:`ConfigError` that names the key, so ``pulumi preview`` tells the reviewer what to fix.
+
+A component's ``adopt`` keys (existing AWS resources to import instead of create) are declared
+once, in its slice's ``ADOPTABLE``; the signer's limits come from the function's own config module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.config import values as v
+from infra.config.slices import (
+    ADOPT_KEYS,
+    ApiConfig,
+    CdnConfig,
+    HealthCheckConfig,
+    LogsConfig,
+    MonitoringConfig,
+    SignerConfig,
+    StackConfig,
+    StorageConfig,
+)
+from infra.config.values import PROJECT, ConfigError
+from lambda_src.sign_uploads import config as signer_limits
+
+__all__ = [
+    "ADOPT_KEYS",
+    "ANY_ORIGIN_PROBE",
+    "DEFAULTS",
+    "MAX_SINGLE_PUT_BYTES",
+    "PROJECT",
+    "ApiConfig",
+    "CdnConfig",
+    "ConfigError",
+    "HealthCheckConfig",
+    "LogsConfig",
+    "MonitoringConfig",
+    "SignerConfig",
+    "StackConfig",
+    "StorageConfig",
+    "available_stacks",
+    "engine_config",
+    "from_stack_file",
+    "load",
+    "parse",
+    "stack_file_config",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAX_SINGLE_PUT_BYTES = signer_limits.S3_SINGLE_PUT_LIMIT_BYTES
+
+
+# Key -> default (None: required or unset). Raw values are strings, as the engine passes them.
+DEFAULTS: dict[str, Any] = {
+    "bucketName": None,
+    "prefix": signer_limits.DEFAULT_PREFIX,
+    "expirationDays": 30,
+    "corsAllowedOrigins": ["*"],
+    "priceClass": "PriceClass_100",
+    "logRetentionDays": 30,
+    "urlTtlSeconds": signer_limits.DEFAULT_URL_TTL_SECONDS,
+    "maxFiles": signer_limits.DEFAULT_MAX_FILES,
+    "maxFileBytes": MAX_SINGLE_PUT_BYTES,
+    "throttleRatePerSecond": 50,
+    "throttleBurst": 100,
+    "signerFunctionName": "lux-sign-uploads",
+    "apiName": "lux-video-api",
+    "jwtIssuer": None,
+    "jwtAudience": None,
+    "adopt": None,
+    # Monitoring. logBucketName None: "<bucketName>-logs".
+    "logBucketName": None,
+    "alarmEmail": None,
+    "cdnAdditionalMetrics": False,
+    "healthCheckEnabled": True,
+    "healthCheckTokenSecretName": None,
+}
+
+
+def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tags: Any = None) -> StackConfig:
+    """Validate raw project config (keys without the ``lux-video:`` namespace) into a StackConfig.
+
+    ``default_tags`` is the stack's ``aws:defaultTags`` object (``{"tags": {...}}``).
+    """
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(unknown[0], f"is not a known key (known: {', '.join(sorted(DEFAULTS))})")
+    if not region:
+        raise ConfigError("aws:region", "is required (e.g. `pulumi config set aws:region us-west-2`)")
+    if not v.REGION.match(region):
+        raise ConfigError("aws:region", f"{region!r} is not an AWS region name")
+
+    bucket_name = raw.get("bucketName")
+    if not bucket_name:
+        raise ConfigError("bucketName", "is required (the media bucket's globally unique name)")
+    if not v.BUCKET_NAME.match(bucket_name):
+        raise ConfigError(
+            "bucketName", f"{bucket_name!r} is not a valid S3 bucket name (3-63 of a-z, 0-9, '-'; no dots)"
+        )
+    prefix = raw.get("prefix", DEFAULTS["prefix"])
+    if not signer_limits.valid_prefix(prefix):
+        raise ConfigError(
+            "prefix",
+            f"{prefix!r} must be 1-8 [A-Za-z0-9_-] segments, each ending in '/', "
+            f"at most {signer_limits.PREFIX_MAX_CHARS} characters, e.g. 'videos/'",
+        )
+    price_class = raw.get("priceClass", DEFAULTS["priceClass"])
+    if price_class not in v.PRICE_CLASSES:
+        raise ConfigError("priceClass", f"{price_class!r} is not one of {', '.join(v.PRICE_CLASSES)}")
+    retention = v.integer(raw, "logRetentionDays", DEFAULTS["logRetentionDays"], 1, 3653)
+    if retention not in v.LOG_RETENTION_DAYS:
+        raise ConfigError(
+            "logRetentionDays",
+            f"{retention} is not a CloudWatch retention value ({', '.join(map(str, sorted(v.LOG_RETENTION_DAYS)))})",
+        )
+    function_name = raw.get("signerFunctionName", DEFAULTS["signerFunctionName"])
+    if not v.FUNCTION_NAME.match(function_name):
+        raise ConfigError("signerFunctionName", f"{function_name!r} must be 1-56 of [A-Za-z0-9_-]")
+    api_name = raw.get("apiName", DEFAULTS["apiName"])
+    if not v.NAME.match(api_name):
+        raise ConfigError("apiName", f"{api_name!r} must be 1-128 of [A-Za-z0-9_.-]")
+
+    origins = v.origins(raw, "corsAllowedOrigins", DEFAULTS["corsAllowedOrigins"])
+    jwt_issuer, jwt_audience = _jwt(raw)
+    auth_required = jwt_issuer is not None
+    adopt = _adopt(raw, bucket_name=bucket_name, function_name=function_name)
+    name_prefix = f"{PROJECT}-{stack}"
+    health_check = _health_check(raw, stack, region, prefix, retention, origins, auth_required)
+
+    def adopted(slice_: Any) -> dict[str, str]:
+        return {key: resource_id for key, resource_id in adopt.items() if key in slice_.ADOPTABLE}
+
+    return StackConfig(
+        stack=stack,
+        region=region,
+        default_tags=v.default_tags(default_tags, stack),
+        storage=StorageConfig(
+            bucket_name=bucket_name,
+            prefix=prefix,
+            expiration_days=v.integer(raw, "expirationDays", DEFAULTS["expirationDays"], 1, 3650),
+            cors_allowed_origins=origins,
+            expire_health_check_probes=health_check is not None,
+            adopt=adopted(StorageConfig),
+        ),
+        logs=LogsConfig(
+            name_prefix=name_prefix,
+            log_bucket_name=_log_bucket_name(raw, bucket_name),
+            retention_days=retention,
+        ),
+        cdn=CdnConfig(
+            name_prefix=name_prefix,
+            price_class=price_class,
+            cors_allowed_origins=origins,
+            additional_metrics=v.boolean(raw, "cdnAdditionalMetrics", DEFAULTS["cdnAdditionalMetrics"]),
+            adopt=adopted(CdnConfig),
+        ),
+        signer=SignerConfig(
+            function_name=function_name,
+            prefix=prefix,
+            url_ttl_seconds=v.integer(
+                raw,
+                "urlTtlSeconds",
+                DEFAULTS["urlTtlSeconds"],
+                signer_limits.MIN_URL_TTL_SECONDS,
+                signer_limits.MAX_URL_TTL_SECONDS,
+            ),
+            max_files=v.integer(raw, "maxFiles", DEFAULTS["maxFiles"], 1, signer_limits.MAX_FILES_LIMIT),
+            max_file_bytes=v.integer(raw, "maxFileBytes", DEFAULTS["maxFileBytes"], 1, MAX_SINGLE_PUT_BYTES),
+            auth_required=auth_required,
+            log_retention_days=retention,
+            adopt=adopted(SignerConfig),
+        ),
+        api=ApiConfig(
+            api_name=api_name,
+            cors_allowed_origins=origins,
+            throttle_rate_per_second=v.number(
+                raw, "throttleRatePerSecond", DEFAULTS["throttleRatePerSecond"], 1, 10_000
+            ),
+            throttle_burst=v.integer(raw, "throttleBurst", DEFAULTS["throttleBurst"], 1, 5_000),
+            log_retention_days=retention,
+            jwt_issuer=jwt_issuer,
+            jwt_audience=jwt_audience,
+            adopt=adopted(ApiConfig),
+        ),
+        monitoring=MonitoringConfig(
+            name_prefix=name_prefix,
+            stack=stack,
+            region=region,
+            tags=dict(v.default_tags(default_tags, stack)),
+            alarm_email=v.matching(raw, "alarmEmail", None, v.EMAIL, "is not an email address"),
+        ),
+        health_check=health_check,
+    )
+
+
+def _jwt(raw: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    issuer = raw.get("jwtIssuer") or None
+    audience = v.string_list(raw, "jwtAudience", DEFAULTS["jwtAudience"])
+    if issuer is None and audience:
+        raise ConfigError("jwtIssuer", "is required when jwtAudience is set")
+    if issuer is None:
+        return None, ()
+    if not issuer.startswith("https://") or any(c.isspace() for c in issuer):
+        raise ConfigError("jwtIssuer", f"must be an https:// issuer URL, got {issuer!r}")
+    if not audience or not all(a.strip() for a in audience):
+        raise ConfigError("jwtAudience", "must list at least one non-empty audience when jwtIssuer is set")
+    return issuer, tuple(audience)
+
+
+def _log_bucket_name(raw: Mapping[str, str], bucket_name: str) -> str:
+    log_bucket_name = raw.get("logBucketName") or f"{bucket_name}-logs"
+    if not v.BUCKET_NAME.match(log_bucket_name) or log_bucket_name == bucket_name:
+        raise ConfigError(
+            "logBucketName",
+            f"{log_bucket_name!r} is not a valid S3 bucket name distinct from bucketName"
+            + ("" if raw.get("logBucketName") else " (derived from bucketName: set logBucketName)"),
+        )
+    return log_bucket_name
+
+
+# Probe Origin header when CORS allows any origin (any value works; this one can never be real).
+ANY_ORIGIN_PROBE = "https://healthcheck.invalid"
+
+
+def _health_check(
+    raw: Mapping[str, str],
+    stack: str,
+    region: str,
+    prefix: str,
+    retention: int,
+    origins: tuple[str, ...],
+    auth_required: bool,
+) -> HealthCheckConfig | None:
+    enabled = v.boolean(raw, "healthCheckEnabled", DEFAULTS["healthCheckEnabled"])
+    secret_name = v.matching(
+        raw, "healthCheckTokenSecretName", None, v.SECRET_NAME, "is not a Secrets Manager secret name"
+    )
+    if enabled and auth_required and secret_name is None:
+        raise ConfigError(
+            "healthCheckTokenSecretName",
+            "is required when jwtIssuer is set and healthCheckEnabled is true: the synthetic check "
+            "reads its bearer token from this Secrets Manager secret (or set healthCheckEnabled false)",
+        )
+    if not enabled:
+        return None
+    return HealthCheckConfig(
+        function_name=f"{PROJECT}-{stack}-healthcheck",
+        stack=stack,
+        region=region,
+        prefix=prefix,
+        log_retention_days=retention,
+        check_origin=ANY_ORIGIN_PROBE if origins[0] == "*" else origins[0],
+        token_secret_name=secret_name if auth_required else None,
+    )
+
+
+def _adopt(raw: Mapping[str, str], *, bucket_name: str, function_name: str) -> dict[str, str]:
+    """`adopt` (a YAML object, arriving as a JSON string): logical resource -> existing resource ID.
+
+    IDs are checked for shape, and where the program declares the resource's name, for equality
+    with it: importing a resource under a different name than the program declares would be a
+    replacement, which is exactly what adoption must never do.
+    """
+    key = "adopt"
+    adopt = v.mapping(raw, key)
+    for name, resource_id in sorted(adopt.items()):
+        if name not in ADOPT_KEYS:
+            raise ConfigError(f"{key}.{name}", f"is not adoptable (adoptable: {', '.join(ADOPT_KEYS)})")
+        pattern, shape = ADOPT_KEYS[name]
+        if not isinstance(resource_id, str) or not resource_id.strip():
+            raise ConfigError(f"{key}.{name}", f"must be a non-empty string ({shape}), got {resource_id!r}")
+        if not pattern.match(resource_id):
+            raise ConfigError(f"{key}.{name}", f"{resource_id!r} is not {shape}")
+    expected = {
+        "bucket": ("bucketName", bucket_name),
+        "signerFunction": ("signerFunctionName", function_name),
+        "signerRole": ("signerFunctionName", f"{function_name}-role"),
+    }
+    for name, (source_key, wanted) in expected.items():
+        if name in adopt and adopt[name] != wanted:
+            raise ConfigError(
+                f"{key}.{name}",
+                f"{adopt[name]!r} must be {wanted!r}, the name the program declares from {source_key}"
+                " (importing under another name would replace the resource)",
+            )
+    return {str(k): str(val) for k, val in sorted(adopt.items())}
+
+
+def load() -> StackConfig:
+    """Read the current stack's config from the Pulumi engine (or its mocks) and validate it."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    project_config = pulumi.Config(PROJECT)
+    raw = {key: value for key in DEFAULTS if (value := project_config.get(key)) is not None}
+    # Keys set in the stack file but unknown to the program are a typo worth failing on.
+    for full_key in [*runtime_config.get_config_env(), *runtime_config.CONFIG.get()]:
+        namespace, _, key = full_key.partition(":")
+        if namespace == PROJECT and key not in DEFAULTS:
+            raise ConfigError(key, f"is not a known key (known: {', '.join(sorted(DEFAULTS))})")
+    aws_config = pulumi.Config("aws")
+    try:
+        default_tags = aws_config.get_object("defaultTags")
+    except Exception:
+        raise ConfigError("aws:defaultTags", "must be a YAML/JSON object") from None
+    return parse(raw, stack=pulumi.get_stack(), region=aws_config.get("region"), default_tags=default_tags)
+
+
+# --- stack files: how the CLI would hand config to the program, for tools and the local stack ------
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml`` (keys fully qualified, values as in YAML)."""
+    path = REPO_ROOT / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            "stack", f"no stack file {path.name} (stacks: {', '.join(available_stacks()) or 'none'})"
+        )
+    document = yaml.safe_load(path.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def available_stacks() -> list[str]:
+    return sorted(
+        p.name[len("Pulumi.") : -len(".yaml")]
+        for p in REPO_ROOT.glob("Pulumi.*.yaml")
+        if p.name != "Pulumi.yaml"
+    )
+
+
+def engine_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine hands it to a program: every value a string, objects JSON-encoded."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        for key, value in values.items()
+    }
+
+
+def from_stack_file(stack: str, *, region: str | None = None) -> StackConfig:
+    """Validate ``Pulumi.<stack>.yaml`` without the engine (the local stack; ``region`` overrides)."""
+    raw = engine_config(stack_file_config(stack))
+    namespace = f"{PROJECT}:"
+    return parse(
+        {key[len(namespace) :]: value for key, value in raw.items() if key.startswith(namespace)},
+        stack=stack,
+        region=region or raw.get("aws:region"),
+        default_tags=json.loads(raw.get("aws:defaultTags", "null")),
+    )

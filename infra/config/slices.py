@@ -1,0 +1,188 @@
+"""The stack config's slices: one frozen dataclass per component, holding exactly what it needs.
+
+A component's ``adopt`` keys (existing AWS resources to import instead of create) are declared
+once, in its slice's ``ADOPTABLE``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple
+
+from infra.config import values as v
+from infra.config.values import PROJECT
+
+
+class AdoptKey(NamedTuple):
+    """What an existing resource's ID looks like, and (where the program names the resource) the
+    name it must have: importing under another name would replace the resource."""
+
+    pattern: re.Pattern[str]
+    shape: str
+
+
+Adoption = Mapping[str, str]  # `adopt` key -> existing resource ID, for one component
+
+
+# --- one slice per component --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """``infra/storage.py`` MediaBucket."""
+
+    ADOPTABLE: ClassVar[dict[str, AdoptKey]] = {"bucket": AdoptKey(v.BUCKET_NAME, "an S3 bucket name")}
+    bucket_name: str
+    prefix: str
+    expiration_days: int
+    cors_allowed_origins: tuple[str, ...]
+    # The synthetic check's probe objects (<prefix>healthcheck-*) expire after a day if left behind.
+    expire_health_check_probes: bool = False
+    adopt: Adoption = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogsConfig:
+    """``infra/logs.py`` LogArchive."""
+
+    name_prefix: str
+    log_bucket_name: str
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class CdnConfig:
+    """``infra/cdn.py`` Cdn."""
+
+    ADOPTABLE: ClassVar[dict[str, AdoptKey]] = {
+        "distribution": AdoptKey(
+            v.CLOUDFRONT_ID, "a CloudFront distribution ID (E + upper-case letters/digits)"
+        ),
+        "originAccessControl": AdoptKey(
+            v.CLOUDFRONT_ID, "an origin access control ID (E + upper-case letters/digits)"
+        ),
+        "manifestCachePolicy": AdoptKey(v.UUID, "a cache policy ID (a lower-case UUID)"),
+        "segmentCachePolicy": AdoptKey(v.UUID, "a cache policy ID (a lower-case UUID)"),
+        "responseHeadersPolicy": AdoptKey(v.UUID, "a response headers policy ID (a lower-case UUID)"),
+    }
+    name_prefix: str
+    price_class: str
+    cors_allowed_origins: tuple[str, ...]
+    # CloudFront's additional metrics (cache-hit rate, origin latency, error rates by status): billed.
+    additional_metrics: bool = False
+    adopt: Adoption = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignerConfig:
+    """``infra/signer.py`` UploadSigner."""
+
+    ADOPTABLE: ClassVar[dict[str, AdoptKey]] = {
+        "signerRole": AdoptKey(v.ROLE_NAME, "an IAM role name (not an ARN)"),
+        "signerFunction": AdoptKey(v.FUNCTION_NAME, "a Lambda function name (not an ARN)"),
+    }
+    function_name: str
+    prefix: str
+    url_ttl_seconds: int
+    max_files: int
+    max_file_bytes: int
+    auth_required: bool
+    log_retention_days: int
+    adopt: Adoption = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """``infra/api.py`` SignerApi."""
+
+    ADOPTABLE: ClassVar[dict[str, AdoptKey]] = {
+        "api": AdoptKey(v.API_ID, "an HTTP API ID (10 lower-case letters/digits, e.g. a1b2c3d4e5)"),
+    }
+    api_name: str
+    cors_allowed_origins: tuple[str, ...]
+    throttle_rate_per_second: float
+    throttle_burst: int
+    log_retention_days: int
+    jwt_issuer: str | None = None
+    jwt_audience: tuple[str, ...] = ()
+    adopt: Adoption = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HealthCheckConfig:
+    """``infra/health_check.py`` HealthCheck (absent when ``healthCheckEnabled`` is false)."""
+
+    function_name: str
+    stack: str
+    region: str
+    prefix: str
+    log_retention_days: int
+    # The Origin the probe sends; any value works when CORS allows every origin.
+    check_origin: str
+    token_secret_name: str | None = None
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """``infra/monitoring/`` Monitoring: alarm topics, alarms, dashboard."""
+
+    name_prefix: str
+    stack: str
+    region: str
+    tags: Mapping[str, str]
+    alarm_email: str | None = None
+
+
+COMPONENT_SLICES: tuple[Any, ...] = (StorageConfig, CdnConfig, SignerConfig, ApiConfig)
+ADOPT_KEYS: dict[str, AdoptKey] = {k: a for s in COMPONENT_SLICES for k, a in s.ADOPTABLE.items()}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Typed, validated stack configuration: the stack's identity and one slice per component."""
+
+    stack: str
+    region: str
+    default_tags: tuple[tuple[str, str], ...]
+    storage: StorageConfig
+    logs: LogsConfig
+    cdn: CdnConfig
+    signer: SignerConfig
+    api: ApiConfig
+    monitoring: MonitoringConfig
+    health_check: HealthCheckConfig | None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every AWS resource carries (the stack file's ``aws:defaultTags``); explicit
+        providers must be given them, as they do not read the stack's ``aws:`` config."""
+        return dict(self.default_tags)
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix for account-unique names (cache policies, OAC) so stacks never collide."""
+        return f"{PROJECT}-{self.stack}"
+
+    # What the app's config and the local stack read, whichever component owns it.
+    @property
+    def bucket_name(self) -> str:
+        return self.storage.bucket_name
+
+    @property
+    def prefix(self) -> str:
+        return self.storage.prefix
+
+    @property
+    def cors_allowed_origins(self) -> tuple[str, ...]:
+        return self.storage.cors_allowed_origins
+
+    @property
+    def auth_required(self) -> bool:
+        """The signer route is protected by a JWT authorizer."""
+        return self.signer.auth_required
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.signer.max_file_bytes

@@ -1,0 +1,254 @@
+"""Every alarm of the stack, as data: what it watches, when it fires, and what the on-call does.
+
+Adding an alarm is adding one :class:`AlarmSpec` to :func:`alarm_specs` (and its test); the
+Monitoring component declares it, the dashboard shows it and ``docs/operations.md``'s alarm table
+is generated from it (``python -m tools.gen_docs``). Defaults, stated once: 5-minute periods, one
+breaching period, missing data is not breaching, and ``>= 1`` (a count that must stay at zero).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import pulumi
+
+from infra.policies import FAILED_SIGNINGS_METRIC, HEALTH_CHECK_NAMESPACE, SIGNER_METRIC_NAMESPACE
+
+CDN_METRICS_REGION = "us-east-1"
+# The README's Monitoring section links the alarm table (docs/operations.md); kept as the target
+# deployed alarms already name.
+RUNBOOK = "README.md#monitoring"
+PERIOD_SECONDS = 300
+
+Dimensions = dict[str, pulumi.Input[str]]
+
+
+class Metric(NamedTuple):
+    namespace: str
+    name: str
+    dimensions: Dimensions
+    # "Sum", "Average", "Minimum"... or a percentile such as "p99" (an extended statistic).
+    stat: str
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm. Either ``metric`` is set, or ``expression`` over ``metrics`` (id -> Metric)."""
+
+    what: str
+    description: str
+    metric: Metric | None = None
+    expression: str | None = None
+    expression_label: str | None = None
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    comparison: str = "GreaterThanOrEqualToThreshold"
+    threshold: float = 1
+    # Consecutive breaching periods before it fires (all of them must breach).
+    periods: int = 1
+    treat_missing_data: str = "notBreaching"
+    region: str | None = None  # None: the stack's region
+
+    def alarm_name(self, name_prefix: str) -> str:
+        return f"{name_prefix}-{self.what}"
+
+
+@dataclass(frozen=True)
+class AlarmTargets:
+    """What the alarms watch: names and IDs wired in from the other components."""
+
+    stack: str
+    signer_function_name: str
+    signer_timeout_seconds: int
+    api_id: pulumi.Input[str]
+    distribution_id: pulumi.Input[str]
+    health_check_function_name: str | None = None
+
+
+def _runbook(text: str) -> str:
+    return f"{text} Runbook: {RUNBOOK}"
+
+
+def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
+    """The stack's alarms, in dashboard order."""
+    fn: Dimensions = {"FunctionName": t.signer_function_name}
+    api: Dimensions = {"ApiId": t.api_id, "Stage": "$default"}
+    cdn: Dimensions = {"DistributionId": t.distribution_id, "Region": "Global"}
+    p99_limit_ms = 0.8 * t.signer_timeout_seconds * 1000
+    logs = f"/aws/lambda/{t.signer_function_name}"
+
+    def api_ratio(errors: str) -> dict[str, Metric]:
+        return {
+            "errors": Metric("AWS/ApiGateway", errors, api, "Sum"),
+            "requests": Metric("AWS/ApiGateway", "Count", api, "Sum"),
+        }
+
+    specs = [
+        AlarmSpec(
+            what="signer-failed-signings",
+            description=_runbook(
+                "The signer answered a signing request with a 5xx (app users cannot upload). "
+                f"Check the signer's log group {logs} for lines with status >= 500 "
+                "(outcome, detail, trace) and recent deploys/config."
+            ),
+            metric=Metric(f"{SIGNER_METRIC_NAMESPACE}/{t.stack}", FAILED_SIGNINGS_METRIC, {}, "Sum"),
+        ),
+        AlarmSpec(
+            what="signer-errors",
+            description=_runbook(
+                "The signer Lambda crashed, timed out or ran out of memory (unhandled errors; the API "
+                f"returns 5xx). Check {logs} for 'Task timed out' or tracebacks."
+            ),
+            metric=Metric("AWS/Lambda", "Errors", fn, "Sum"),
+        ),
+        AlarmSpec(
+            what="signer-throttles",
+            description=_runbook(
+                "Signer invocations are throttled (account or function concurrency exhausted): "
+                "uploads fail with 5xx/429. Check the account's Lambda ConcurrentExecutions and what "
+                "else runs in it; raise the concurrency quota if real traffic."
+            ),
+            metric=Metric("AWS/Lambda", "Throttles", fn, "Sum"),
+        ),
+        AlarmSpec(
+            what="signer-duration-p99",
+            description=_runbook(
+                f"p99 signer duration is above {p99_limit_ms:.0f} ms, 80% of its "
+                f"{t.signer_timeout_seconds} s timeout, for 15 minutes: timeouts (5xx) are next. "
+                "Look for cold starts, large jobs (files per request in the logs) or slow Secrets/STS."
+            ),
+            metric=Metric("AWS/Lambda", "Duration", fn, "p99"),
+            threshold=p99_limit_ms,
+            periods=3,
+        ),
+        AlarmSpec(
+            what="api-5xx-rate",
+            description=_runbook(
+                "More than 5% of signer API requests got a 5xx over 5 minutes (at least 10 requests): "
+                "the integration or the Lambda is failing. Check the signer alarms, then the API access "
+                "log group (integrationError, integrationStatus)."
+            ),
+            expression="IF(requests >= 10, 100 * errors / requests, 0)",
+            expression_label="5xx % of requests",
+            metrics=api_ratio("5xx"),
+            comparison="GreaterThanThreshold",
+            threshold=5,
+        ),
+        AlarmSpec(
+            what="api-4xx-rate",
+            description=_runbook(
+                "More than 25% of signer API requests were rejected (4xx) for 15 minutes with at least "
+                "20 requests per 5 minutes: a client release sending bad jobs, expired/invalid JWTs "
+                "(401) or throttling (429). Not a single typo. Check the access log's status and "
+                "authorizerError, and the signer log's error codes."
+            ),
+            expression="IF(requests >= 20, 100 * errors / requests, 0)",
+            expression_label="4xx % of requests",
+            metrics=api_ratio("4xx"),
+            comparison="GreaterThanThreshold",
+            threshold=25,
+            periods=3,
+        ),
+        AlarmSpec(
+            what="api-latency-p99",
+            description=_runbook(
+                "p99 latency of the signer API is above 3 s for 15 minutes: uploads start slowly. "
+                "Compare IntegrationLatency (Lambda) with Latency (API) and the signer's duration."
+            ),
+            metric=Metric("AWS/ApiGateway", "Latency", api, "p99"),
+            comparison="GreaterThanThreshold",
+            threshold=3000,
+            periods=3,
+        ),
+        AlarmSpec(
+            what="cdn-5xx-rate",
+            description=_runbook(
+                "More than 2% of CDN responses were 5xx for 10 minutes: segments and playlists stop "
+                "loading. Check the origin (media bucket policy/OAC, S3 health) and the CloudFront "
+                "logs (Athena: segment error rate by path)."
+            ),
+            metric=Metric("AWS/CloudFront", "5xxErrorRate", cdn, "Average"),
+            comparison="GreaterThanThreshold",
+            threshold=2,
+            periods=2,
+            region=CDN_METRICS_REGION,
+        ),
+        AlarmSpec(
+            what="cdn-4xx-rate",
+            description=_runbook(
+                "More than 15% of CDN responses were 4xx for 15 minutes. Missing objects answer 403 "
+                "through OAC: players request segments that were never uploaded or already expired, "
+                "or a CORS/referrer problem. Athena: segment error rate by path."
+            ),
+            metric=Metric("AWS/CloudFront", "4xxErrorRate", cdn, "Average"),
+            comparison="GreaterThanThreshold",
+            threshold=15,
+            periods=3,
+            region=CDN_METRICS_REGION,
+        ),
+    ]
+    if t.health_check_function_name is not None:
+        specs.append(
+            AlarmSpec(
+                what="healthcheck-failing",
+                description=_runbook(
+                    "The synthetic upload (sign -> PUT -> read through the CDN, CORS, ETag) failed for two "
+                    "runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
+                    f"the check's log lines (/aws/lambda/{t.health_check_function_name})."
+                ),
+                metric=Metric(HEALTH_CHECK_NAMESPACE, "Success", {"Stack": t.stack}, "Minimum"),
+                comparison="LessThanThreshold",
+                periods=2,
+                # A check that stops running (or reporting) is a failure too.
+                treat_missing_data="breaching",
+            )
+        )
+    return specs
+
+
+def alarm_inputs(spec: AlarmSpec, name_prefix: str, topic_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """The MetricAlarm arguments for a spec (snake_case, as the Pulumi SDK takes them)."""
+    args: dict[str, Any] = {
+        "name": spec.alarm_name(name_prefix),
+        "alarm_description": spec.description,
+        "comparison_operator": spec.comparison,
+        "threshold": spec.threshold,
+        "evaluation_periods": spec.periods,
+        "datapoints_to_alarm": spec.periods,
+        "treat_missing_data": spec.treat_missing_data,
+        "alarm_actions": [topic_arn],
+        "ok_actions": [topic_arn],
+    }
+    if spec.metric is not None:
+        metric = spec.metric
+        args.update(
+            namespace=metric.namespace,
+            metric_name=metric.name,
+            period=PERIOD_SECONDS,
+            dimensions=metric.dimensions or None,
+        )
+        args["extended_statistic" if _is_percentile(metric.stat) else "statistic"] = metric.stat
+        return args
+    queries: list[dict[str, Any]] = [
+        {
+            "id": query_id,
+            "return_data": False,
+            "metric": {
+                "namespace": m.namespace,
+                "metric_name": m.name,
+                "dimensions": m.dimensions,
+                "period": PERIOD_SECONDS,
+                "stat": m.stat,
+            },
+        }
+        for query_id, m in spec.metrics.items()
+    ]
+    queries.append(
+        {"id": "ratio", "expression": spec.expression, "label": spec.expression_label, "return_data": True}
+    )
+    args["metric_queries"] = queries
+    return args
+
+
+def _is_percentile(stat: str) -> bool:
+    return stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit()

@@ -1,0 +1,138 @@
+"""Every security and delivery decision of the stack, as plain data, split by subject.
+
+Pure functions of plain values (ARNs, origins, prefixes) returning dicts and lists. The Pulumi
+components call them inside ``Output.apply``; the local stack serves by them; the tests and the
+policy pack check them. One definition, many users: change a header here and the CDN, the local
+CDN and the tests all follow. Nothing in this package imports pulumi.
+
+``statements`` (shared IAM building blocks), ``storage`` (S3), ``cdn`` (CloudFront), ``api``
+(API Gateway), ``iam`` (roles), ``monitoring`` (alarm topics, failed signings).
+"""
+
+from infra.policies.api import (
+    API_CORS_HEADERS,
+    API_CORS_METHODS,
+    api_access_log_format,
+    api_cors,
+)
+from infra.policies.cdn import (
+    CDN_CORS_ALLOWED_HEADERS,
+    CDN_CORS_MAX_AGE_SECONDS,
+    CDN_CORS_METHODS,
+    CDN_EXPOSED_HEADERS,
+    CDN_ORIGIN_REQUEST_HEADERS,
+    cache_key_parameters,
+    cache_policy_ttls,
+    cdn_cors,
+    cdn_origin_request_parameters,
+    cdn_security_headers,
+    manifest_path_patterns,
+    segment_path_patterns,
+)
+from infra.policies.iam import (
+    HEALTH_CHECK_JOB_PREFIX,
+    HEALTH_CHECK_LEFTOVER_DAYS,
+    HEALTH_CHECK_PROBE_PATH,
+    health_check_permissions,
+    lambda_trust_policy,
+    probe_object_arns,
+    scheduler_permissions,
+    scheduler_trust_policy,
+    secret_arn_pattern,
+    signer_permissions,
+)
+from infra.policies.monitoring import (
+    FAILED_SIGNING_FILTER_PATTERN,
+    FAILED_SIGNINGS_METRIC,
+    HEALTH_CHECK_NAMESPACE,
+    SIGNER_METRIC_NAMESPACE,
+    alarm_topic_key_policy,
+    alarm_topic_policy,
+    failed_signing,
+    health_check_lifecycle_rule,
+)
+from infra.policies.statements import (
+    IAM_VERSION,
+    deny_insecure_transport,
+    document,
+    same_account,
+    service_trust,
+    write_own_logs,
+)
+from infra.policies.storage import (
+    ABORT_INCOMPLETE_MULTIPART_DAYS,
+    ATHENA_RESULTS_PREFIX,
+    BUCKET_CORS_READ_METHODS,
+    BUCKET_CORS_UPLOAD_HEADERS,
+    BUCKET_CORS_UPLOAD_METHODS,
+    CLOUDFRONT_LOG_PREFIX,
+    CORS_MAX_AGE_SECONDS,
+    EXPOSED_HEADERS,
+    PUBLIC_ACCESS_BLOCK,
+    S3_ACCESS_LOG_PREFIX,
+    bucket_cors_rules,
+    bucket_lifecycle_rules,
+    bucket_policy,
+    expire_after,
+    log_bucket_lifecycle_rules,
+    log_bucket_policy,
+)
+
+__all__ = [
+    "ABORT_INCOMPLETE_MULTIPART_DAYS",
+    "API_CORS_HEADERS",
+    "API_CORS_METHODS",
+    "ATHENA_RESULTS_PREFIX",
+    "BUCKET_CORS_READ_METHODS",
+    "BUCKET_CORS_UPLOAD_HEADERS",
+    "BUCKET_CORS_UPLOAD_METHODS",
+    "CDN_CORS_ALLOWED_HEADERS",
+    "CDN_CORS_MAX_AGE_SECONDS",
+    "CDN_CORS_METHODS",
+    "CDN_EXPOSED_HEADERS",
+    "CDN_ORIGIN_REQUEST_HEADERS",
+    "CLOUDFRONT_LOG_PREFIX",
+    "CORS_MAX_AGE_SECONDS",
+    "EXPOSED_HEADERS",
+    "FAILED_SIGNINGS_METRIC",
+    "FAILED_SIGNING_FILTER_PATTERN",
+    "HEALTH_CHECK_JOB_PREFIX",
+    "HEALTH_CHECK_LEFTOVER_DAYS",
+    "HEALTH_CHECK_NAMESPACE",
+    "HEALTH_CHECK_PROBE_PATH",
+    "IAM_VERSION",
+    "PUBLIC_ACCESS_BLOCK",
+    "S3_ACCESS_LOG_PREFIX",
+    "SIGNER_METRIC_NAMESPACE",
+    "alarm_topic_key_policy",
+    "alarm_topic_policy",
+    "api_access_log_format",
+    "api_cors",
+    "bucket_cors_rules",
+    "bucket_lifecycle_rules",
+    "bucket_policy",
+    "cache_key_parameters",
+    "cache_policy_ttls",
+    "cdn_cors",
+    "cdn_origin_request_parameters",
+    "cdn_security_headers",
+    "deny_insecure_transport",
+    "document",
+    "expire_after",
+    "failed_signing",
+    "health_check_lifecycle_rule",
+    "health_check_permissions",
+    "lambda_trust_policy",
+    "log_bucket_lifecycle_rules",
+    "log_bucket_policy",
+    "manifest_path_patterns",
+    "probe_object_arns",
+    "same_account",
+    "scheduler_permissions",
+    "scheduler_trust_policy",
+    "secret_arn_pattern",
+    "segment_path_patterns",
+    "service_trust",
+    "signer_permissions",
+    "write_own_logs",
+]

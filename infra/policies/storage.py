@@ -1,0 +1,111 @@
+"""S3: the media bucket's CORS, lifecycle and policy; the log bucket's lifecycle and policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.policies.cdn import CDN_CORS_ALLOWED_HEADERS
+from infra.policies.statements import deny_insecure_transport, document, same_account
+
+# Direct uploads: browsers PUT with the signed headers (Content-Length cannot be set by browsers;
+# listed for clarity).
+BUCKET_CORS_UPLOAD_METHODS = ("PUT",)
+BUCKET_CORS_UPLOAD_HEADERS = ("content-type", "content-length", "cache-control")
+# Reads through the CDN: CloudFront forwards the viewer's preflight to S3 (origin request policy),
+# so S3 must admit the headers players send.
+BUCKET_CORS_READ_METHODS = ("GET", "HEAD")
+EXPOSED_HEADERS = ("ETag",)
+CORS_MAX_AGE_SECONDS = 3600
+ABORT_INCOMPLETE_MULTIPART_DAYS = 1
+# Every bucket of the stack: no public ACL or policy may take effect, ever.
+PUBLIC_ACCESS_BLOCK = {
+    "block_public_acls": True,
+    "block_public_policy": True,
+    "ignore_public_acls": True,
+    "restrict_public_buckets": True,
+}
+# Where each log source writes in the log bucket (the Glue table reads CLOUDFRONT_LOG_PREFIX).
+CLOUDFRONT_LOG_PREFIX = "cloudfront/"
+S3_ACCESS_LOG_PREFIX = "s3-access/"
+ATHENA_RESULTS_PREFIX = "athena-results/"
+
+
+def bucket_cors_rules(origins: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    """CORS on the media bucket: browsers may PUT with the signed headers, players may read with
+    Range and conditional headers (preflights arrive through CloudFront), and read ETag."""
+
+    def rule(rule_id: str, methods: tuple[str, ...], headers: list[str]) -> dict[str, Any]:
+        return {
+            "id": rule_id,
+            "allowedMethods": list(methods),
+            "allowedOrigins": list(origins),
+            "allowedHeaders": headers,
+            "exposeHeaders": list(EXPOSED_HEADERS),
+            "maxAgeSeconds": CORS_MAX_AGE_SECONDS,
+        }
+
+    return [
+        rule("uploads", BUCKET_CORS_UPLOAD_METHODS, list(BUCKET_CORS_UPLOAD_HEADERS)),
+        rule("reads", BUCKET_CORS_READ_METHODS, [h.lower() for h in CDN_CORS_ALLOWED_HEADERS]),
+    ]
+
+
+def _expire(rule_id: str, prefix: str, days: int) -> dict[str, Any]:
+    return {"id": rule_id, "status": "Enabled", "filter": {"prefix": prefix}, "expiration": {"days": days}}
+
+
+def _abort_incomplete_multipart_uploads() -> dict[str, Any]:
+    return {
+        "id": "abort-incomplete-multipart-uploads",
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+        "abortIncompleteMultipartUpload": {"daysAfterInitiation": ABORT_INCOMPLETE_MULTIPART_DAYS},
+    }
+
+
+def bucket_lifecycle_rules(prefix: str, expiration_days: int) -> list[dict[str, Any]]:
+    """Uploads expire after ``expiration_days``; abandoned multipart uploads never linger."""
+    return [_expire("expire-uploads", prefix, expiration_days), _abort_incomplete_multipart_uploads()]
+
+
+def expire_after(rule_id: str, prefix: str, days: int) -> dict[str, Any]:
+    """One more expiration rule (e.g. the health check's leftover probes)."""
+    return _expire(rule_id, prefix, days)
+
+
+def bucket_policy(bucket_arn: str, distribution_arn: str, prefix: str) -> dict[str, Any]:
+    """Only this CloudFront distribution (through OAC) may read, and only under the prefix;
+    no request of anyone's may travel without TLS."""
+    return document(
+        {
+            "Sid": "AllowCloudFrontOacRead",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/{prefix}*",
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+        },
+        deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"]),
+    )
+
+
+def log_bucket_lifecycle_rules(retention_days: int) -> list[dict[str, Any]]:
+    """Every log and query result expires after the log retention; no upload lingers."""
+    return [_expire("expire-logs", "", retention_days), _abort_incomplete_multipart_uploads()]
+
+
+def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> dict[str, Any]:
+    """S3 server access logging of the media bucket may write under s3-access/ (bound to that
+    bucket and this account); nothing travels without TLS. CloudFront standard logs arrive through
+    the bucket ACL grant CloudFront adds itself (legacy log delivery), not through this policy."""
+    return document(
+        {
+            "Sid": "AllowS3ServerAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{log_bucket_arn}/{S3_ACCESS_LOG_PREFIX}*",
+            "Condition": {"ArnLike": {"aws:SourceArn": source_bucket_arn}, **same_account(account_id)},
+        },
+        deny_insecure_transport([log_bucket_arn, f"{log_bucket_arn}/*"]),
+    )
