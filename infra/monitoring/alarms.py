@@ -8,7 +8,7 @@ breaching period, missing data is not breaching, and ``>= 1`` (a count that must
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import pulumi
@@ -37,7 +37,6 @@ class AlarmSpec:
     """One alarm. Either ``metric`` is set, or ``expression`` over ``metrics`` (id -> Metric)."""
 
     what: str
-    description: str
     metric: Metric | None = None
     expression: str | None = None
     expression_label: str | None = None
@@ -48,6 +47,7 @@ class AlarmSpec:
     periods: int = 1
     treat_missing_data: str = "notBreaching"
     region: str | None = None  # None: the stack's region
+    description: str = ""
 
     def alarm_name(self, name_prefix: str) -> str:
         return f"{name_prefix}-{self.what}"
@@ -65,17 +65,52 @@ class AlarmTargets:
     health_check_function_name: str | None = None
 
 
-def _runbook(text: str) -> str:
-    return f"{text} Runbook: {RUNBOOK}"
+def runbooks(t: AlarmTargets) -> dict[str, str]:
+    """What each alarm means and what the on-call checks first (the alarm's description)."""
+    logs = f"/aws/lambda/{t.signer_function_name}"
+    p99_limit_ms = _p99_limit_ms(t)
+    return {
+        "signer-failed-signings": "The signer answered a signing request with a 5xx (app users cannot upload). "
+        f"Check the signer's log group {logs} for lines with status >= 500 "
+        "(outcome, detail, trace) and recent deploys/config.",
+        "signer-errors": "The signer Lambda crashed, timed out or ran out of memory (unhandled errors; the API "
+        f"returns 5xx). Check {logs} for 'Task timed out' or tracebacks.",
+        "signer-throttles": "Signer invocations are throttled (account or function concurrency exhausted): "
+        "uploads fail with 5xx/429. Check the account's Lambda ConcurrentExecutions and what "
+        "else runs in it; raise the concurrency quota if real traffic.",
+        "signer-duration-p99": f"p99 signer duration is above {p99_limit_ms:.0f} ms, 80% of its "
+        f"{t.signer_timeout_seconds} s timeout, for 15 minutes: timeouts (5xx) are next. "
+        "Look for cold starts, large jobs (files per request in the logs) or slow Secrets/STS.",
+        "api-5xx-rate": "More than 5% of signer API requests got a 5xx over 5 minutes (at least 10 requests): "
+        "the integration or the Lambda is failing. Check the signer alarms, then the API access "
+        "log group (integrationError, integrationStatus).",
+        "api-4xx-rate": "More than 25% of signer API requests were rejected (4xx) for 15 minutes with at least "
+        "20 requests per 5 minutes: a client release sending bad jobs, expired/invalid JWTs "
+        "(401) or throttling (429). Not a single typo. Check the access log's status and "
+        "authorizerError, and the signer log's error codes.",
+        "api-latency-p99": "p99 latency of the signer API is above 3 s for 15 minutes: uploads start slowly. "
+        "Compare IntegrationLatency (Lambda) with Latency (API) and the signer's duration.",
+        "cdn-5xx-rate": "More than 2% of CDN responses were 5xx for 10 minutes: segments and playlists stop "
+        "loading. Check the origin (media bucket policy/OAC, S3 health) and the CloudFront "
+        "logs (Athena: segment error rate by path).",
+        "cdn-4xx-rate": "More than 15% of CDN responses were 4xx for 15 minutes. Missing objects answer 403 "
+        "through OAC: players request segments that were never uploaded or already expired, "
+        "or a CORS/referrer problem. Athena: segment error rate by path.",
+        "healthcheck-failing": "The synthetic upload (sign -> PUT -> read through the CDN, CORS, ETag) failed "
+        "for two runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
+        f"the check's log lines (/aws/lambda/{t.health_check_function_name}).",
+    }
+
+
+def _p99_limit_ms(t: AlarmTargets) -> float:
+    return 0.8 * t.signer_timeout_seconds * 1000
 
 
 def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
-    """The stack's alarms, in dashboard order."""
+    """The stack's alarms, in dashboard order (descriptions from :func:`runbooks`)."""
     fn: Dimensions = {"FunctionName": t.signer_function_name}
     api: Dimensions = {"ApiId": t.api_id, "Stage": "$default"}
     cdn: Dimensions = {"DistributionId": t.distribution_id, "Region": "Global"}
-    p99_limit_ms = 0.8 * t.signer_timeout_seconds * 1000
-    logs = f"/aws/lambda/{t.signer_function_name}"
 
     def api_ratio(errors: str) -> dict[str, Metric]:
         return {
@@ -83,127 +118,27 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
             "requests": Metric("AWS/ApiGateway", "Count", api, "Sum"),
         }
 
+    above, east = "GreaterThanThreshold", CDN_METRICS_REGION
+    signer_failures = Metric(f"{SIGNER_METRIC_NAMESPACE}/{t.stack}", FAILED_SIGNINGS_METRIC, {}, "Sum")
     specs = [
-        AlarmSpec(
-            what="signer-failed-signings",
-            description=_runbook(
-                "The signer answered a signing request with a 5xx (app users cannot upload). "
-                f"Check the signer's log group {logs} for lines with status >= 500 "
-                "(outcome, detail, trace) and recent deploys/config."
-            ),
-            metric=Metric(f"{SIGNER_METRIC_NAMESPACE}/{t.stack}", FAILED_SIGNINGS_METRIC, {}, "Sum"),
-        ),
-        AlarmSpec(
-            what="signer-errors",
-            description=_runbook(
-                "The signer Lambda crashed, timed out or ran out of memory (unhandled errors; the API "
-                f"returns 5xx). Check {logs} for 'Task timed out' or tracebacks."
-            ),
-            metric=Metric("AWS/Lambda", "Errors", fn, "Sum"),
-        ),
-        AlarmSpec(
-            what="signer-throttles",
-            description=_runbook(
-                "Signer invocations are throttled (account or function concurrency exhausted): "
-                "uploads fail with 5xx/429. Check the account's Lambda ConcurrentExecutions and what "
-                "else runs in it; raise the concurrency quota if real traffic."
-            ),
-            metric=Metric("AWS/Lambda", "Throttles", fn, "Sum"),
-        ),
-        AlarmSpec(
-            what="signer-duration-p99",
-            description=_runbook(
-                f"p99 signer duration is above {p99_limit_ms:.0f} ms, 80% of its "
-                f"{t.signer_timeout_seconds} s timeout, for 15 minutes: timeouts (5xx) are next. "
-                "Look for cold starts, large jobs (files per request in the logs) or slow Secrets/STS."
-            ),
-            metric=Metric("AWS/Lambda", "Duration", fn, "p99"),
-            threshold=p99_limit_ms,
-            periods=3,
-        ),
-        AlarmSpec(
-            what="api-5xx-rate",
-            description=_runbook(
-                "More than 5% of signer API requests got a 5xx over 5 minutes (at least 10 requests): "
-                "the integration or the Lambda is failing. Check the signer alarms, then the API access "
-                "log group (integrationError, integrationStatus)."
-            ),
-            expression="IF(requests >= 10, 100 * errors / requests, 0)",
-            expression_label="5xx % of requests",
-            metrics=api_ratio("5xx"),
-            comparison="GreaterThanThreshold",
-            threshold=5,
-        ),
-        AlarmSpec(
-            what="api-4xx-rate",
-            description=_runbook(
-                "More than 25% of signer API requests were rejected (4xx) for 15 minutes with at least "
-                "20 requests per 5 minutes: a client release sending bad jobs, expired/invalid JWTs "
-                "(401) or throttling (429). Not a single typo. Check the access log's status and "
-                "authorizerError, and the signer log's error codes."
-            ),
-            expression="IF(requests >= 20, 100 * errors / requests, 0)",
-            expression_label="4xx % of requests",
-            metrics=api_ratio("4xx"),
-            comparison="GreaterThanThreshold",
-            threshold=25,
-            periods=3,
-        ),
-        AlarmSpec(
-            what="api-latency-p99",
-            description=_runbook(
-                "p99 latency of the signer API is above 3 s for 15 minutes: uploads start slowly. "
-                "Compare IntegrationLatency (Lambda) with Latency (API) and the signer's duration."
-            ),
-            metric=Metric("AWS/ApiGateway", "Latency", api, "p99"),
-            comparison="GreaterThanThreshold",
-            threshold=3000,
-            periods=3,
-        ),
-        AlarmSpec(
-            what="cdn-5xx-rate",
-            description=_runbook(
-                "More than 2% of CDN responses were 5xx for 10 minutes: segments and playlists stop "
-                "loading. Check the origin (media bucket policy/OAC, S3 health) and the CloudFront "
-                "logs (Athena: segment error rate by path)."
-            ),
-            metric=Metric("AWS/CloudFront", "5xxErrorRate", cdn, "Average"),
-            comparison="GreaterThanThreshold",
-            threshold=2,
-            periods=2,
-            region=CDN_METRICS_REGION,
-        ),
-        AlarmSpec(
-            what="cdn-4xx-rate",
-            description=_runbook(
-                "More than 15% of CDN responses were 4xx for 15 minutes. Missing objects answer 403 "
-                "through OAC: players request segments that were never uploaded or already expired, "
-                "or a CORS/referrer problem. Athena: segment error rate by path."
-            ),
-            metric=Metric("AWS/CloudFront", "4xxErrorRate", cdn, "Average"),
-            comparison="GreaterThanThreshold",
-            threshold=15,
-            periods=3,
-            region=CDN_METRICS_REGION,
-        ),
-    ]
+        AlarmSpec("signer-failed-signings", metric=signer_failures),
+        AlarmSpec("signer-errors", metric=Metric("AWS/Lambda", "Errors", fn, "Sum")),
+        AlarmSpec("signer-throttles", metric=Metric("AWS/Lambda", "Throttles", fn, "Sum")),
+        AlarmSpec("signer-duration-p99", metric=Metric("AWS/Lambda", "Duration", fn, "p99"), threshold=_p99_limit_ms(t), periods=3),
+        AlarmSpec("api-5xx-rate", expression="IF(requests >= 10, 100 * errors / requests, 0)", expression_label="5xx % of requests", metrics=api_ratio("5xx"), comparison=above, threshold=5),
+        AlarmSpec("api-4xx-rate", expression="IF(requests >= 20, 100 * errors / requests, 0)", expression_label="4xx % of requests", metrics=api_ratio("4xx"), comparison=above, threshold=25, periods=3),
+        AlarmSpec("api-latency-p99", metric=Metric("AWS/ApiGateway", "Latency", api, "p99"), comparison=above, threshold=3000, periods=3),
+        AlarmSpec("cdn-5xx-rate", metric=Metric("AWS/CloudFront", "5xxErrorRate", cdn, "Average"), comparison=above, threshold=2, periods=2, region=east),
+        AlarmSpec("cdn-4xx-rate", metric=Metric("AWS/CloudFront", "4xxErrorRate", cdn, "Average"), comparison=above, threshold=15, periods=3, region=east),
+    ]  # fmt: skip
     if t.health_check_function_name is not None:
+        check = Metric(HEALTH_CHECK_NAMESPACE, "Success", {"Stack": t.stack}, "Minimum")
+        # A check that stops running (or reporting) is a failure too: missing data breaches.
         specs.append(
-            AlarmSpec(
-                what="healthcheck-failing",
-                description=_runbook(
-                    "The synthetic upload (sign -> PUT -> read through the CDN, CORS, ETag) failed for two "
-                    "runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
-                    f"the check's log lines (/aws/lambda/{t.health_check_function_name})."
-                ),
-                metric=Metric(HEALTH_CHECK_NAMESPACE, "Success", {"Stack": t.stack}, "Minimum"),
-                comparison="LessThanThreshold",
-                periods=2,
-                # A check that stops running (or reporting) is a failure too.
-                treat_missing_data="breaching",
-            )
-        )
-    return specs
+            AlarmSpec("healthcheck-failing", metric=check, comparison="LessThanThreshold", periods=2, treat_missing_data="breaching")
+        )  # fmt: skip
+    texts = runbooks(t)
+    return [replace(spec, description=f"{texts[spec.what]} Runbook: {RUNBOOK}") for spec in specs]
 
 
 def alarm_inputs(spec: AlarmSpec, name_prefix: str, topic_arn: pulumi.Input[str]) -> dict[str, Any]:

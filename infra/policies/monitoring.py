@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.policies.iam import HEALTH_CHECK_JOB_PREFIX, HEALTH_CHECK_LEFTOVER_DAYS
-from infra.policies.statements import deny_insecure_transport, document, same_account
+from infra.policies.statements import allow_service, deny_insecure_transport, document, same_account
 from infra.policies.storage import expire_after
 
 # The signer logs one JSON line per request with the HTTP status it answered; a failed signing is
@@ -45,14 +45,13 @@ def alarm_topic_key_policy(account_id: str) -> dict[str, Any]:
             "Action": "kms:*",
             "Resource": "*",
         },
-        {
-            "Sid": "CloudWatchAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": same_account(account_id),
-        },
+        allow_service(
+            "CloudWatchAlarmsPublish",
+            "cloudwatch.amazonaws.com",
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "*",
+            same_account(account_id),
+        ),
     )
 
 
@@ -60,14 +59,13 @@ def alarm_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
     """Who may use an alarm topic: this account's CloudWatch alarms publish; the account manages
     subscriptions; nothing travels without TLS."""
     return document(
-        {
-            "Sid": "CloudWatchAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": same_account(account_id),
-        },
+        allow_service(
+            "CloudWatchAlarmsPublish",
+            "cloudwatch.amazonaws.com",
+            "sns:Publish",
+            topic_arn,
+            same_account(account_id),
+        ),
         {
             "Sid": "AccountManagesTheTopic",
             "Effect": "Allow",

@@ -48,3 +48,22 @@ def deny_insecure_transport(resource: str | list[str], action: str = "s3:*") -> 
 
 def same_account(account_id: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceAccount": account_id}}
+
+
+def allow_service(
+    sid: str, service: str, action: str | list[str], resource: str, condition: dict[str, Any]
+) -> dict[str, Any]:
+    """An AWS service may do ``action`` on ``resource``, only under ``condition`` (the confused-deputy
+    guard: which source resource or account it acts for)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": action,
+        "Resource": resource,
+        "Condition": condition,
+    }
+
+
+def bucket_and_objects(bucket_arn: str) -> list[str]:
+    return [bucket_arn, f"{bucket_arn}/*"]

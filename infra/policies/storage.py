@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from infra.policies.cdn import CDN_CORS_ALLOWED_HEADERS
-from infra.policies.statements import deny_insecure_transport, document, same_account
+from infra.policies.statements import (
+    allow_service,
+    bucket_and_objects,
+    deny_insecure_transport,
+    document,
+    same_account,
+)
 
 # Direct uploads: browsers PUT with the signed headers (Content-Length cannot be set by browsers;
 # listed for clarity).
@@ -77,15 +83,14 @@ def bucket_policy(bucket_arn: str, distribution_arn: str, prefix: str) -> dict[s
     """Only this CloudFront distribution (through OAC) may read, and only under the prefix;
     no request of anyone's may travel without TLS."""
     return document(
-        {
-            "Sid": "AllowCloudFrontOacRead",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudfront.amazonaws.com"},
-            "Action": "s3:GetObject",
-            "Resource": f"{bucket_arn}/{prefix}*",
-            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-        },
-        deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"]),
+        allow_service(
+            "AllowCloudFrontOacRead",
+            "cloudfront.amazonaws.com",
+            "s3:GetObject",
+            f"{bucket_arn}/{prefix}*",
+            {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+        ),
+        deny_insecure_transport(bucket_and_objects(bucket_arn)),
     )
 
 
@@ -99,13 +104,12 @@ def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: s
     bucket and this account); nothing travels without TLS. CloudFront standard logs arrive through
     the bucket ACL grant CloudFront adds itself (legacy log delivery), not through this policy."""
     return document(
-        {
-            "Sid": "AllowS3ServerAccessLogs",
-            "Effect": "Allow",
-            "Principal": {"Service": "logging.s3.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": f"{log_bucket_arn}/{S3_ACCESS_LOG_PREFIX}*",
-            "Condition": {"ArnLike": {"aws:SourceArn": source_bucket_arn}, **same_account(account_id)},
-        },
-        deny_insecure_transport([log_bucket_arn, f"{log_bucket_arn}/*"]),
+        allow_service(
+            "AllowS3ServerAccessLogs",
+            "logging.s3.amazonaws.com",
+            "s3:PutObject",
+            f"{log_bucket_arn}/{S3_ACCESS_LOG_PREFIX}*",
+            {"ArnLike": {"aws:SourceArn": source_bucket_arn}, **same_account(account_id)},
+        ),
+        deny_insecure_transport(bucket_and_objects(log_bucket_arn)),
     )
