@@ -1,0 +1,223 @@
+"""HealthCheck: the synthetic check's function, least-privilege role, schedule and leftovers."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import parliament
+import pytest
+
+from infra import config as infra_config
+from infra import health_check, packaging, policies
+from policy import rules
+from tests.conftest import SECURED_OVERRIDES, plan_for, stack_config
+from tests.infra.helpers import (
+    FUNCTION,
+    LIFECYCLE,
+    LOG_GROUP,
+    ROLE,
+    ROLE_POLICY,
+    document,
+)
+from tools.plan import Plan
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+PROVIDER = "pulumi:providers:aws"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
+WORKGROUP = "aws:athena/workgroup:Workgroup"
+NAMED_QUERY = "aws:athena/namedQuery:NamedQuery"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+MONITORING_SUBSCRIPTION = "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
+TOPIC_ARN = "arn:aws:sns:us-west-2:123456789012:lux-video-dev-alarms"
+EAST_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:lux-video-dev-alarms-us-east-1"
+
+
+@pytest.fixture(scope="module")
+def dev() -> Plan:
+    return plan_for("dev")
+
+
+@pytest.fixture(scope="module")
+def secured() -> Plan:
+    return plan_for("dev", stack_config("dev", **SECURED_OVERRIDES))
+
+
+def alarm(plan: Plan, what: str) -> dict[str, Any]:
+    return plan.one(ALARM, f"monitoring-{what}").inputs
+
+
+def api_id(plan: Plan) -> str:
+    return plan.outputs["signerEndpoint"].removeprefix("https://").split(".")[0]
+
+
+# --- synthetic check -------------------------------------------------------------------------------
+
+
+def test_health_check_function_is_packaged_like_the_signer(dev: Plan) -> None:
+    function = dev.one(FUNCTION, "monitoring-healthcheck")
+    inputs = function.inputs
+    assert inputs["name"] == "lux-video-dev-healthcheck"
+    assert (inputs["runtime"], inputs["architectures"], inputs["handler"]) == (
+        "python3.13",
+        ["arm64"],
+        "handler.handler",
+    )
+    assert inputs["loggingConfig"] == {
+        "logFormat": "Text",
+        "logGroup": "/aws/lambda/lux-video-dev-healthcheck",
+    }
+    assert dev.one(LOG_GROUP, "monitoring-healthcheck-logs").inputs["retentionInDays"] == 30
+    assert inputs["environment"]["variables"] == {
+        "SIGNER_URL": dev.outputs["signerEndpoint"],
+        "CDN_BASE_URL": dev.outputs["cdnBaseUrl"],
+        "BUCKET": "lux-video-dev-262a61d7",
+        "STACK": "dev",
+        "METRIC_NAMESPACE": "LuxVideo/HealthCheck",
+        "JOB_PREFIX": "healthcheck-",
+        "CHECK_ORIGIN": infra_config.ANY_ORIGIN_PROBE,
+    }
+    archive = next(
+        r for r in dev.as_json()["resources"] if r["type"] == FUNCTION and r["name"] == function.name
+    )
+    assert sorted(archive["inputs"]["code"]["archive"]) == sorted(
+        packaging.function_files(health_check.SOURCE_DIR)
+    )
+
+
+def test_health_check_source_never_imports_pulumi_or_infra() -> None:
+    for path in packaging.function_files(health_check.SOURCE_DIR).values():
+        text = path.read_text()
+        assert not re.search(r"^\s*(from|import)\s+(pulumi|infra)\b", text, re.MULTILINE), path
+
+
+def health_check_policy(plan: Plan) -> dict[str, Any]:
+    return document(plan.one(ROLE_POLICY, "monitoring-healthcheck-permissions"), "policy")
+
+
+def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) -> None:
+    role = dev.one(ROLE, "monitoring-healthcheck-role")
+    assert document(role, "assumeRolePolicy")["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
+    assert rules.lambda_trust_is_lambda_only(ROLE, role.inputs) == []
+    assert health_check_policy(dev)["Statement"] == [
+        {
+            "Sid": "DeleteOwnProbes",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": [
+                "arn:aws:s3:::lux-video-dev-262a61d7/videos/healthcheck-*/probe.m3u8",
+                "arn:aws:s3:::lux-video-dev-262a61d7/videos/sub.*/healthcheck-*/probe.m3u8",
+            ],
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "arn:aws:logs:us-west-2:123456789012:log-group:/aws/lambda/lux-video-dev-healthcheck:*",
+        },
+    ]
+
+
+def test_with_jwt_the_health_check_may_read_only_its_token_secret(secured: Plan) -> None:
+    statements = health_check_policy(secured)["Statement"]
+    assert (
+        statements[0]["Resource"][1]
+        == "arn:aws:s3:::lux-video-dev-262a61d7/media/uploads/sub.*/healthcheck-*/probe.m3u8"
+    )
+    assert statements[-1] == {
+        "Sid": "ReadOwnToken",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "arn:aws:secretsmanager:us-west-2:123456789012:secret:lux-video/dev/healthcheck-token-??????",
+    }
+    env = secured.one(FUNCTION, "monitoring-healthcheck").inputs["environment"]["variables"]
+    assert env["TOKEN_SECRET_NAME"] == "lux-video/dev/healthcheck-token"
+    assert env["CHECK_ORIGIN"] == "https://app.example.com"
+    assert not any(
+        "secretsmanager" in json.dumps(s) for s in health_check_policy(plan_for("dev"))["Statement"]
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["monitoring-healthcheck-permissions", "monitoring-healthcheck-scheduler-permissions"]
+)
+def test_monitoring_role_policies_pass_parliament(dev: Plan, secured: Plan, name: str) -> None:
+    for plan in (dev, secured):
+        text = plan.one(ROLE_POLICY, name).inputs["policy"]
+        findings = parliament.analyze_policy_string(
+            text, include_community_auditors=False, config=parliament.config
+        ).findings
+        assert findings == [], (name, findings)
+
+
+def test_parliament_flags_a_widened_health_check_policy(dev: Plan) -> None:
+    policy = health_check_policy(dev)
+    policy["Statement"][0]["Action"] = ["s3:DeleteObject", "s3:PutObjectAcl"]
+    policy["Statement"][0]["Resource"] = "*"
+    findings = parliament.analyze_policy_string(
+        json.dumps(policy), include_community_auditors=False, config=parliament.config
+    ).findings
+    assert findings
+
+
+def test_leftover_probes_expire_after_a_day(dev: Plan, secured: Plan) -> None:
+    rule = dev.one(LIFECYCLE, "media-lifecycle").inputs["rules"][-1]
+    assert rule == {
+        "id": "expire-health-check-probes",
+        "status": "Enabled",
+        "filter": {"prefix": "videos/healthcheck-"},
+        "expiration": {"days": 1},
+    }
+    assert secured.one(LIFECYCLE, "media-lifecycle").inputs["rules"][-1]["filter"] == {
+        "prefix": "media/uploads/healthcheck-"
+    }
+
+
+def test_scheduler_runs_the_check_every_5_minutes_with_its_own_role(dev: Plan) -> None:
+    schedule = dev.one(SCHEDULE).inputs
+    assert schedule["scheduleExpression"] == "rate(5 minutes)"
+    assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+    assert schedule["state"] == "ENABLED"
+    function_arn = "arn:aws:lambda:us-west-2:123456789012:function:lux-video-dev-healthcheck"
+    assert schedule["target"]["arn"] == function_arn
+    assert (
+        schedule["target"]["roleArn"] == "arn:aws:iam::123456789012:role/lux-video-dev-healthcheck-scheduler"
+    )
+    assert schedule["target"]["retryPolicy"]["maximumRetryAttempts"] == 0
+    role = dev.one(ROLE, "monitoring-healthcheck-scheduler-role")
+    (trust,) = document(role, "assumeRolePolicy")["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert rules.lambda_trust_is_lambda_only(ROLE, role.inputs) == []
+    (invoke,) = document(dev.one(ROLE_POLICY, "monitoring-healthcheck-scheduler-permissions"), "policy")[
+        "Statement"
+    ]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert invoke["Resource"] == [function_arn, f"{function_arn}:*"]
+
+
+def test_disabling_the_health_check_removes_it_and_its_alarm() -> None:
+    plan = plan_for("dev", stack_config("dev", healthCheckEnabled="false"))
+    names = {r.name for r in plan.resources}
+    assert not {n for n in names if "healthcheck" in n or "scheduler" in n}
+    assert len(plan.of_type(FUNCTION)) == 1
+    assert all(
+        rule["id"] != "expire-health-check-probes"
+        for rule in plan.one(LIFECYCLE, "media-lifecycle").inputs["rules"]
+    )
+    body = json.loads(plan.one(DASHBOARD).inputs["dashboardBody"])
+    assert "LuxVideo/HealthCheck" not in json.dumps(body)
+
+
+def test_the_delete_grant_names_the_file_the_check_uploads() -> None:
+    from lambda_src.health_check import handler as check
+
+    assert policies.HEALTH_CHECK_PROBE_PATH == check.PROBE_PATH
