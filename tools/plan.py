@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
@@ -33,6 +34,10 @@ from infra.config import PROJECT, engine_config, stack_file_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
+
+
+# How an input whose value is unknown at plan time is shown: {"<unknown>": "an output of <resource>"}.
+UNKNOWN_KEY = "<unknown>"
 
 
 class PlanError(RuntimeError):
@@ -231,7 +236,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
+            inputs = dict(rpc.deserialize_properties(request.object, keep_unknowns=True))
+            # An input that depends on another resource but arrived without a value was unknown
+            # (the mock has no value for the attribute it reads): shown, never silently dropped.
+            for prop, deps in request.propertyDependencies.items():
+                if _has_unknown(inputs.get(prop)) and deps.urns:
+                    sources = ", ".join(sorted(urn.rsplit("::", 1)[-1] for urn in deps.urns))
+                    inputs[prop] = _mark_unknown(inputs[prop], f"an output of {sources}")
             parent = request.parent or None
             if parent is not None and parent.endswith("::" + f"{PROJECT}-{pulumi.get_stack()}"):
                 parent = None  # the root stack: shown as no parent
@@ -251,6 +262,31 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return response
+
+
+def _is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
+
+
+def _has_unknown(value: Any) -> bool:
+    if _is_unknown(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_unknown(v) for v in value)
+    return False
+
+
+def _mark_unknown(value: Any, source: str) -> Any:
+    """Every unknown inside ``value`` becomes ``{"<unknown>": source}``."""
+    if _is_unknown(value):
+        return {UNKNOWN_KEY: source}
+    if isinstance(value, Mapping):
+        return {k: _mark_unknown(v, source) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark_unknown(v, source) for v in value]
+    return value
 
 
 def alias_urn(alias: Any, type_: str, name: str) -> str:
@@ -312,6 +348,24 @@ def isolated_runtime() -> Iterator[asyncio.AbstractEventLoop]:
         asyncio.set_event_loop(None)
 
 
+@contextmanager
+def _missing_outputs_unknown() -> Iterator[None]:
+    """An attribute the mock does not compute (a KMS key's keyId, say) would resolve as a known
+    ``None`` and every input built from it would silently vanish from the plan. Resolve it as
+    *unknown* instead, the way a preview shows it: the recorder then names its source."""
+    original = rpc.resolve_outputs
+
+    def resolve_outputs(*args: Any, **kwargs: Any) -> Any:
+        kwargs["resolve_missing_as_unknown"] = True
+        return original(*args, **kwargs)
+
+    rpc.resolve_outputs = resolve_outputs  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        rpc.resolve_outputs = original  # type: ignore[assignment]
+
+
 def run(stack: str, config: Mapping[str, Any] | None = None, program: Path | None = None) -> Plan:
     """Run the program for ``stack`` under recording mocks (``preview=False``: every output resolves).
 
@@ -324,7 +378,7 @@ def run(stack: str, config: Mapping[str, Any] | None = None, program: Path | Non
     exported: dict[str, Any] = {}
     plan = Plan(stack=stack, config=values)
 
-    with isolated_runtime():
+    with isolated_runtime(), _missing_outputs_unknown():
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
         pulumi.runtime.set_all_config(values)
 

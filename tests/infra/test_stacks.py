@@ -66,3 +66,11 @@ def test_the_committed_plan_is_current(stack: str) -> None:
     assert json.loads(committed.read_text()) == json.loads(plan_for(stack).to_text()), (
         "plans are out of date: run make plans and commit"
     )
+
+
+def test_an_unknown_input_is_shown_naming_its_source_never_dropped(dev_plan) -> None:  # type: ignore[no-untyped-def]
+    """The mocks compute no keyId for a KMS key: the alias's target must still appear in the plan."""
+    from tools.plan import UNKNOWN_KEY
+
+    alias = dev_plan.one("aws:kms/alias:Alias", "monitoring-alarms-key-alias")
+    assert alias.inputs["targetKeyId"] == {UNKNOWN_KEY: "an output of monitoring-alarms-key"}
