@@ -56,6 +56,7 @@ def settings(tmp_path: Path) -> ProcessorSettings:
         x264_preset="ultrafast",
         segment_seconds=1,
         ffmpeg_timeout_seconds=60,
+        min_free_bytes=0,  # tests that need the free-space check replace worker.free_bytes
     )
 
 

@@ -20,7 +20,8 @@ class RecordingPublisher:
 
     def __init__(self, destination: Path) -> None:
         self.destination = destination
-        self.published: dict[str, list[str]] = {}
+        self.published: dict[str, list[str]] = {}  # every file published, per job
+        self.calls: list[tuple[str, list[str]]] = []  # (job_id, files) per publish call
         self.error: Exception | None = None
 
     def publish(self, job_id: str, root: Path, files: list[str]) -> str | None:
@@ -30,7 +31,8 @@ class RecordingPublisher:
             target = self.destination / job_id / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / name, target)
-        self.published[job_id] = list(files)
+        self.calls.append((job_id, list(files)))
+        self.published.setdefault(job_id, []).extend(files)
         return None
 
 
