@@ -185,9 +185,9 @@ def plan_renditions(height: int, width: int, *, include_1080p: bool = False) -> 
 
 
 def planned_file_count(renditions: Sequence[Rendition], duration: float, segment_seconds: int) -> int:
-    """How many files a job will publish: per rendition its segments (one more than the duration
-    needs, for a short last one), init segment, media playlist and MP4; plus the master playlist."""
-    segments = math.ceil(max(duration, 0.0) / segment_seconds) + 1
+    """How many files a job will publish, at most: per rendition its segments (key frames are forced
+    every ``segment_seconds``), init segment, media playlist and MP4; plus the master playlist."""
+    segments = max(1, math.ceil(duration / segment_seconds))
     return len(renditions) * (segments + 3) + 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import subprocess
 import time
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class FakeSignerAndBucket:
         self.signer_requests: list[dict] = []
         self.reject_signing: bool = False
         self.put_status = 200
+        self.max_files: int | None = None  # the signer's MAX_FILES, enforced like the real one
 
     def headers_for(self, path: str) -> dict[str, str]:
         kind = "application/vnd.apple.mpegurl" if path.endswith(".m3u8") else "video/mp4"
@@ -62,6 +64,9 @@ class FakeSignerAndBucket:
                     "details": [detail],
                 }
                 return httpx.Response(400, json={"error": error})
+            if self.max_files is not None and len(body["files"]) > self.max_files:
+                error = {"code": "too_many_files", "message": f"At most {self.max_files} files per request."}
+                return httpx.Response(413, json={"error": error})
             job = body["jobId"]
             uploads = [
                 {"path": f["path"], "key": f"videos/{job}/{f['path']}", "method": "PUT",
@@ -111,3 +116,35 @@ def ffprobe_json(path: Path, *entries: str) -> dict[str, Any]:
         timeout=30,
     )
     return json.loads(done.stdout)
+
+
+def patch_matroska_duration(path: Path, claimed_seconds: float) -> None:
+    """Overwrite the Segment Info Duration element (EBML ID 0x4489, an 8-byte float in the default
+    1 ms timestamp scale): the header then lies about a stream that is left untouched."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x44\x89\x88")
+    assert at >= 0, "no 8-byte Duration element"
+    data[at + 3 : at + 11] = struct.pack(">d", claimed_seconds * 1000)
+    path.write_bytes(data)
+
+
+def claim_mov_dimensions(path: Path, width: int, height: int) -> None:
+    """Make a tiny single-frame MJPEG MOV claim another frame size everywhere ffprobe or a decoder
+    looks: the track header (16.16 fixed point), the sample entry and the JPEG's SOF0 marker."""
+    data = bytearray(path.read_bytes())
+    sof = data.find(b"\xff\xc0\x00\x11\x08")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    tkhd = data.find(b"tkhd")
+    end = tkhd - 4 + struct.unpack(">I", data[tkhd - 4 : tkhd])[0]
+    data[end - 8 : end] = struct.pack(">II", width << 16, height << 16)
+    entry = data.find(b"jpeg", data.find(b"stsd"))
+    at = entry + 4 + 6 + 2 + 2 + 2 + 4 + 4 + 4  # reserved, index, version, revision, vendor, quality
+    data[at : at + 4] = struct.pack(">HH", width, height)
+    path.write_bytes(data)
+
+
+def generate(path: Path, *args: str) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)], check=True, timeout=120
+    )
+    return path
