@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.naive_transcode import naive_commands
-from processor import pipeline, runner
+from processor import hls, pipeline, runner
 from processor.pipeline import ProcessingError, Rendition, plan_renditions
 
 SOURCE = Path("/data/uploads/abc.upload")
@@ -127,14 +127,14 @@ def test_progress_lines_are_read_in_microseconds() -> None:
 
 
 def test_master_playlist_lists_each_variant_with_bandwidth_resolution_and_codecs() -> None:
-    stats = pipeline.VariantStats(900_000, 700_000, "avc1.64001f,mp4a.40.2")
-    text = pipeline.master_playlist([(r, stats) for r in plan_renditions(720, 1280)])
+    stats = hls.VariantStats(900_000, 700_000, "avc1.64001f,mp4a.40.2")
+    text = hls.master_playlist([(r, stats) for r in plan_renditions(720, 1280)])
     assert text.count("#EXT-X-STREAM-INF:") == 2
     assert (
         'BANDWIDTH=900000,AVERAGE-BANDWIDTH=700000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"' in text
     )
     assert text.rstrip().endswith("720p/index.m3u8")
-    assert pipeline.avc_codecs_tag("High", 31) == "avc1.64001f"
+    assert hls.avc_codecs_tag("High", 31) == "avc1.64001f"
 
 
 def test_ffmpeg_is_killed_and_the_reason_reported_on_timeout(tmp_path: Path) -> None:
