@@ -261,3 +261,11 @@ def test_the_default_per_request_limit_is_the_signers_own() -> None:
     assert ProcessorSettings().max_publish_files == DEFAULT_MAX_FILES
     env = {"LUX_PROCESSOR_MAX_PUBLISH_FILES": "50", "LUX_PROCESSOR_MAX_PUBLISH_BATCHES": "2"}
     assert ProcessorSettings.from_env(env).max_job_files == 100
+
+
+def test_the_default_limits_never_refuse_a_valid_video_for_its_file_count() -> None:
+    """The worst valid case: the longest video, 1 s segments, every rung."""
+    settings = ProcessorSettings(segment_seconds=1, include_1080p=True)
+    rungs = pipeline.plan_renditions(2160, 3840, include_1080p=True)
+    worst = pipeline.planned_file_count(rungs, settings.max_duration_seconds, settings.segment_seconds)
+    assert len(rungs) == 3 and settings.max_publish_files < worst <= settings.max_job_files
