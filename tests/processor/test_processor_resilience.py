@@ -375,3 +375,17 @@ def client_factory(publisher: RecordingPublisher) -> Callable[..., Any]:
         return TestClient(create_app(settings, publisher, CDN))
 
     return make
+
+
+def test_free_space_is_checked_again_while_an_upload_streams_in(
+    client_factory: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch, settings: ProcessorSettings
+) -> None:
+    answers = iter([10**12])  # plenty when the request arrives, then the disk fills up
+
+    monkeypatch.setattr(app_module, "SPACE_CHECK_INTERVAL_BYTES", 64 * 1024)
+    monkeypatch.setattr(app_module, "free_bytes", lambda folder: next(answers, 0))
+    with client_factory(ProcessorSettings(**{**settings.__dict__, "min_free_bytes": 1000})) as client:
+        response = client.post("/api/videos", files={"file": ("a.mp4", b"x" * (1024 * 1024))})
+    assert response.status_code == 507 and response.json()["error"]["code"] == "insufficient_storage"
+    assert "0 bytes free" in response.json()["error"]["message"]
+    assert not any(settings.uploads_dir.iterdir())
