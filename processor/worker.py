@@ -100,6 +100,10 @@ class WorkerPool:
                 return
             self.release()
             try:
+                self._store.save_unsaved()
+            except Exception:
+                log.warning("the job store still refuses earlier final states", exc_info=True)
+            try:
                 self.process(job_id)
             except Exception:  # a bug must not kill the worker
                 log.exception("job %s: unexpected error", job_id)
@@ -250,7 +254,7 @@ def _write_status(job_id: str, write: Callable[[], None]) -> None:
         except Exception:
             if delay is None:
                 log.exception(
-                    "job %s: its final status could not be saved; a restart marks it failed", job_id
+                    "job %s: its final status is served from memory until the store takes it", job_id
                 )
                 return
             log.warning("job %s: status write failed, retrying in %g s", job_id, delay, exc_info=True)

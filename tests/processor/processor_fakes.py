@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import struct
 import subprocess
 import time
@@ -148,3 +149,20 @@ def generate(path: Path, *args: str) -> Path:
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)], check=True, timeout=120
     )
     return path
+
+
+class RefusingConnection:
+    """Stands in for a JobStore's sqlite3 connection: while ``refuse`` holds for a statement and its
+    parameters, the statement fails the way SQLite does on a full disk."""
+
+    def __init__(self, real: sqlite3.Connection, refuse: Callable[[str, tuple[Any, ...]], bool]) -> None:
+        self.real = real
+        self.refuse = refuse
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        if self.refuse(sql, params):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.real.execute(sql, params)
+
+    def close(self) -> None:
+        self.real.close()

@@ -24,7 +24,7 @@ from processor.app import create_app
 from processor.jobs import JobStatus, JobStore
 from processor.settings import ProcessorSettings
 from processor.worker import WorkerPool
-from tests.processor.processor_fakes import CDN, RecordingPublisher
+from tests.processor.processor_fakes import CDN, RecordingPublisher, RefusingConnection
 from tests.processor.test_processor_app import settle, upload
 
 REPO = Path(__file__).resolve().parents[2]
@@ -389,3 +389,40 @@ def test_free_space_is_checked_again_while_an_upload_streams_in(
     assert response.status_code == 507 and response.json()["error"]["code"] == "insufficient_storage"
     assert "0 bytes free" in response.json()["error"]["message"]
     assert not any(settings.uploads_dir.iterdir())
+
+
+def test_a_job_whose_final_write_sqlite_keeps_refusing_is_never_shown_processing(
+    settings: ProcessorSettings,
+    publisher: RecordingPublisher,
+    clips: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    wait: Callable[..., Any],
+) -> None:
+    monkeypatch.setattr(worker, "STATUS_RETRY_DELAYS", (0.01,))
+    broken, later = "b" * 32, "c" * 32
+    full = {"on": True}
+    store = JobStore(settings.db_path)
+
+    def refuse(sql: str, params: tuple[Any, ...]) -> bool:  # the final write of one job, as on a full disk
+        return full["on"] and "error_code" in sql and params[-1] == broken
+
+    store._db = RefusingConnection(store._db, refuse)  # type: ignore[assignment]
+    settings.uploads_dir.mkdir(parents=True)
+    for job_id in (broken, later):
+        path = settings.uploads_dir / f"{job_id}.upload"
+        path.write_bytes(clips["silent"].read_bytes())
+        store.create(job_id, path)
+    pool = WorkerPool(settings, store, publisher, lambda j, p: p)
+    pool.start()
+    try:
+        pool.submit(broken)
+        wait(lambda: broken in publisher.published and not (settings.work_dir / broken).exists())
+        wait(lambda: store.get(broken).status is JobStatus.READY)  # type: ignore[union-attr]
+        assert JobStore(settings.db_path).get(broken).status is JobStatus.PROCESSING  # type: ignore[union-attr]
+        full["on"] = False  # space again: the next job's start writes the kept state
+        pool.submit(later)
+        wait(lambda: store.get(later).status is JobStatus.READY)  # type: ignore[union-attr]
+    finally:
+        pool.stop()
+    assert JobStore(settings.db_path).get(broken).status is JobStatus.READY  # type: ignore[union-attr]
+    assert not any(settings.uploads_dir.iterdir()) and not any(settings.work_dir.iterdir())
