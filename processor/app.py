@@ -1,8 +1,11 @@
 """The processor's HTTP API (the seed's Express server, in Python).
 
 ``POST /api/videos`` streams the multipart ``file`` field straight to disk (never into memory),
-enforcing the size limit as bytes arrive; a worker pool does the rest. Every error, including an
-unexpected one, is the JSON error envelope shared with the signer: never a stack trace.
+enforcing the size limit as bytes arrive; a worker pool does the rest. An upload is refused
+before it is read when the queue is full (503 ``queue_full``) or the disk would keep less than
+``min_free_bytes`` free (507 ``insufficient_storage``, checked again while it streams). Every
+error, including an unexpected one, is the JSON error envelope shared with the signer: never a
+stack trace.
 """
 
 from __future__ import annotations
