@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.naive_transcode import naive_commands
-from processor import pipeline
+from processor import pipeline, runner
 
 
 def generate_clip(path: Path, seconds: float, size: str) -> None:
@@ -40,7 +40,7 @@ def timed(commands: list[list[str]], cwd: Path, renditions: list[pipeline.Rendit
         (cwd / r.name).mkdir()
     start = time.perf_counter()
     for command in commands:
-        pipeline.run_ffmpeg(command, cwd=cwd, timeout=3600)
+        runner.run_ffmpeg(command, cwd=cwd, timeout=3600)
     return time.perf_counter() - start
 
 

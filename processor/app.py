@@ -1,18 +1,22 @@
 """The processor's HTTP API (the seed's Express server, in Python).
 
 ``POST /api/videos`` streams the multipart ``file`` field straight to disk (never into memory),
-enforcing the size limit as bytes arrive; a worker pool does the rest. Every error, including an
-unexpected one, is the JSON error envelope shared with the signer: never a stack trace.
+enforcing the size limit as bytes arrive; a worker pool does the rest. An upload is refused
+before it is read when the queue is full (503 ``queue_full``) or the disk would keep less than
+``min_free_bytes`` free (507 ``insufficient_storage``, checked again while it streams). Every
+error, including an unexpected one, is the JSON error envelope shared with the signer: never a
+stack trace.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -27,29 +31,42 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from processor.jobs import JobStore
 from processor.publisher import Publisher
 from processor.settings import ProcessorSettings
-from processor.worker import WorkerPool
+from processor.worker import WorkerPool, free_bytes
 
 log = logging.getLogger(__name__)
 
 UPLOAD_FIELD = "file"
 # Room for multipart boundaries and part headers when judging a request by its Content-Length.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+QUEUE_FULL_RETRY_AFTER_SECONDS = 30
+# While an upload streams in, the free space is checked again after every this many bytes.
+SPACE_CHECK_INTERVAL_BYTES = 16 * 1024 * 1024
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, details: list[dict[str, str]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or []
+        self.headers = headers or {}
 
 
 def error_response(
-    status: int, code: str, message: str, details: list[dict[str, str]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or []}}
-    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def create_app(
@@ -89,7 +106,7 @@ def create_app(
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -106,17 +123,35 @@ def create_app(
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "The processor hit an unexpected error.")
 
+    def ensure_space(incoming: int) -> None:
+        """507 unless ``incoming`` more bytes still leave ``min_free_bytes`` free."""
+        free = free_bytes(settings.uploads_dir)
+        if free - incoming < settings.min_free_bytes:
+            raise _insufficient_storage(free, settings.min_free_bytes)
+
     @app.post("/api/videos", status_code=202)
     async def upload_video(request: Request) -> JSONResponse:
+        if not pool.reserve():  # refused before a byte of the upload is read
+            raise ApiError(
+                503,
+                "queue_full",
+                f"The processor already has {settings.max_queued_jobs} videos waiting; retry later.",
+                headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_SECONDS)},
+            )
         job_id = uuid.uuid4().hex
         destination = settings.uploads_dir / f"{job_id}.upload"
         try:
-            original_name = await _receive_upload(request, destination, settings.max_upload_bytes)
+            length = request.headers.get("content-length", "")
+            ensure_space(int(length) if length.isdigit() else 0)
+            original_name = await _receive_upload(
+                request, destination, settings.max_upload_bytes, lambda: ensure_space(0)
+            )
+            store.create(job_id, destination, original_name)
         except BaseException:
+            pool.release()
             destination.unlink(missing_ok=True)
             raise
-        store.create(job_id, destination, original_name)
-        pool.submit(job_id)
+        pool.submit(job_id, reserved=True)
         status_url = str(request.url_for("get_video", job_id=job_id))
         return JSONResponse(
             {"jobId": job_id, "statusUrl": status_url},
@@ -205,6 +240,15 @@ class _UploadReceiver:
             self._target = None
 
 
+def _insufficient_storage(free: int, keep: int) -> ApiError:
+    return ApiError(
+        507,
+        "insufficient_storage",
+        f"The processor's disk has {free} bytes free and keeps at least {keep} free: "
+        "it cannot store this upload now.",
+    )
+
+
 def _too_large(limit: int) -> ApiError:
     return ApiError(
         413,
@@ -214,8 +258,13 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
-async def _receive_upload(request: Request, destination: Path, limit: int) -> str | None:
-    """Stream the multipart ``file`` field into ``destination``; return the client's file name."""
+async def _receive_upload(
+    request: Request, destination: Path, limit: int, check_space: Callable[[], None]
+) -> str | None:
+    """Stream the multipart ``file`` field into ``destination``; return the client's file name.
+
+    ``check_space`` raises when the disk runs low; it is called every few MiB received.
+    """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -230,15 +279,25 @@ async def _receive_upload(request: Request, destination: Path, limit: int) -> st
         raise _too_large(limit)
     receiver = _UploadReceiver(destination, limit)
     parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
+    next_check = SPACE_CHECK_INTERVAL_BYTES
     try:
         async for chunk in request.stream():
             # Disk writes happen inside the parser's callbacks: keep them off the event loop.
             await anyio.to_thread.run_sync(parser.write, chunk)
             if receiver.too_large:
                 raise _too_large(limit)
+            if receiver.received >= next_check:
+                next_check = receiver.received + SPACE_CHECK_INTERVAL_BYTES
+                check_space()
         parser.finalize()
     except ApiError:
         raise
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise ApiError(
+            507, "insufficient_storage", "The processor's disk filled up while receiving the upload."
+        ) from exc
     except Exception as exc:  # a malformed multipart body
         raise ApiError(
             400,

@@ -2,6 +2,11 @@
 
 One connection shared behind a lock (the worker threads and the event loop each hold it for
 a single short statement); WAL lets a reader in another process (``sqlite3`` CLI) look in.
+
+A job's final status (ready, failed, back to queued) that SQLite refuses to write (locked, disk
+full) is still the truth: it is kept in memory, served by ``get`` and written by
+``save_unsaved`` once the database takes writes again, so the API never shows such a job as
+``processing``. Only a crash before then loses it (and ``recover`` marks the job failed).
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ class JobStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        self._unsaved: dict[str, dict[str, Any]] = {}  # final states SQLite refused, by job id
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -106,7 +112,17 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row) if row else None
+            unsaved = self._unsaved.get(job_id)
+        if row is None:
+            return None
+        return _job({**dict(zip(row.keys(), row, strict=True)), **unsaved}) if unsaved else _job(row)
+
+    def save_unsaved(self) -> None:
+        """Write the final states SQLite refused earlier; raises while it still refuses them."""
+        with self._lock:
+            pending = list(self._unsaved.items())
+        for job_id, values in pending:
+            self._update(job_id, final=True, **values)
 
     def mark_processing(self, job_id: str) -> None:
         self._update(job_id, status=JobStatus.PROCESSING.value, progress=0.0)
@@ -117,6 +133,7 @@ class JobStore:
     def mark_ready(self, job_id: str, renditions: list[dict[str, Any]], playback_url: str | None) -> None:
         self._update(
             job_id,
+            final=True,
             status=JobStatus.READY.value,
             progress=1.0,
             renditions=json.dumps(renditions),
@@ -126,10 +143,12 @@ class JobStore:
         )
 
     def mark_failed(self, job_id: str, code: str, message: str) -> None:
-        self._update(job_id, status=JobStatus.FAILED.value, error_code=code, error_message=message)
+        self._update(
+            job_id, final=True, status=JobStatus.FAILED.value, error_code=code, error_message=message
+        )
 
     def requeue(self, job_id: str) -> None:
-        self._update(job_id, status=JobStatus.QUEUED.value, progress=0.0)
+        self._update(job_id, final=True, status=JobStatus.QUEUED.value, progress=0.0)
 
     def recover(self) -> Recovery:
         """Make sure no job stays ``processing`` after a crash or restart.
@@ -153,14 +172,22 @@ class JobStore:
                 failed.append(row["id"])
         return Recovery(requeued=requeued, failed=failed)
 
-    def _update(self, job_id: str, **values: Any) -> None:
+    def _update(self, job_id: str, *, final: bool = False, **values: Any) -> None:
+        """``final``: a status the job keeps; if SQLite refuses it, it is kept in memory (and raised)."""
         values["updated_at"] = time.time()
         columns = ", ".join(f"{name} = ?" for name in values)  # names come from this module only
         with self._lock:
-            self._db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))  # noqa: S608
+            try:
+                self._db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))  # noqa: S608
+            except sqlite3.Error:
+                if final:
+                    self._unsaved[job_id] = values
+                raise
+            if final:
+                self._unsaved.pop(job_id, None)
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: sqlite3.Row | dict[str, Any]) -> Job:
     return Job(
         id=row["id"],
         status=JobStatus(row["status"]),

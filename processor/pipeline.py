@@ -8,45 +8,27 @@ relative: commands run with the job's work directory as their ``cwd``, which kee
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import json
 import math
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from processor import hls, runner
+from processor.errors import ProcessingError as ProcessingError  # re-exported for callers
 
 MASTER_PLAYLIST = "master.m3u8"
 MEDIA_PLAYLIST = "index.m3u8"
 INIT_SEGMENT = "init.mp4"  # the signer accepts .mp4, not a bare or .m4s init segment
 AUDIO_BITRATE_K = 128
-AUDIO_CODECS = "mp4a.40.2"  # AAC-LC
 
 # (short side in pixels, video bitrate in kbit/s). "720p" means a short side of 720, so a portrait
 # 1080x1920 phone video gets a 720x1280 "720p" rendition.
 LADDER: tuple[tuple[int, int], ...] = ((360, 800), (720, 2800))
 LADDER_1080P: tuple[int, int] = (1080, 5000)
 SMALL_SOURCE_BITRATE_K = 500
-
-# H.264 profile name (as ffprobe reports it) -> profile_idc and constraint flags for RFC 6381 CODECS.
-_AVC_PROFILES: dict[str, tuple[int, int]] = {
-    "Constrained Baseline": (0x42, 0xE0),
-    "Baseline": (0x42, 0x00),
-    "Main": (0x4D, 0x40),
-    "High": (0x64, 0x00),
-}
-
-
-class ProcessingError(Exception):
-    """A job cannot be processed; ``code`` is stable for clients, ``message`` is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -130,9 +112,7 @@ def parse_probe(output: str) -> ProbeResult:
 
 def probe(source: Path, ffprobe: str = "ffprobe", timeout: float = 60.0) -> ProbeResult:
     try:
-        done = subprocess.run(
-            probe_command(source, ffprobe), capture_output=True, text=True, timeout=timeout, check=False
-        )
+        done = runner.run_captured(probe_command(source, ffprobe), timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise ProcessingError("probe_failed", f"ffprobe did not finish within {timeout:g} s.") from exc
     if done.returncode != 0:
@@ -195,6 +175,20 @@ def plan_renditions(height: int, width: int, *, include_1080p: bool = False) -> 
     return renditions
 
 
+def planned_file_count(renditions: Sequence[Rendition], duration: float, segment_seconds: int) -> int:
+    """How many files a job will publish, at most: per rendition its segments (key frames are forced
+    every ``segment_seconds``), init segment, media playlist and MP4; plus the master playlist."""
+    segments = max(1, math.ceil(duration / segment_seconds))
+    return len(renditions) * (segments + 3) + 1
+
+
+def estimated_output_bytes(renditions: Sequence[Rendition], duration: float, has_audio: bool) -> int:
+    """A generous size of the outputs: every rendition at its max rate, written twice (HLS and MP4)."""
+    audio_k = AUDIO_BITRATE_K if has_audio else 0
+    kbits = sum(r.video_bitrate_k * 3 // 2 + audio_k for r in renditions)
+    return math.ceil(kbits * 1000 / 8 * max(duration, 1.0) * 2)
+
+
 # --- ffmpeg commands -------------------------------------------------------------------------------
 
 
@@ -253,11 +247,16 @@ def single_pass_command(
     preset: str = "veryfast",
     segment_seconds: int = 4,
     progress: bool = True,
+    max_seconds: float | None = None,
+    max_pixels: int | None = None,
 ) -> list[str]:
     """One ffmpeg run: decode once, split/scale per rendition, encode each rendition once (audio once),
     and let the tee muxer write each encode both as HLS (fMP4 segments) and as MP4.
 
     Run with the job's work directory as cwd; every rendition folder must exist beforehand.
+    ``max_seconds`` caps what is read from the input (``-t``, just past the limit, so the progress
+    watcher sees the limit broken); ``max_pixels`` makes the decoder refuse any larger frame, even
+    one that appears mid-stream after a small first frame fooled the probe.
     """
     if not renditions:
         raise ValueError("at least one rendition is required")
@@ -267,7 +266,8 @@ def single_pass_command(
         f";{label}{_scale_filter(r)}[o{i}]"
         for i, (label, r) in enumerate(zip(labels, renditions, strict=True))
     )
-    args = [*_base_args(ffmpeg), "-i", str(source), "-filter_complex", graph]
+    args = [*_base_args(ffmpeg), *_input_limits(max_seconds, max_pixels), "-i", str(source)]
+    args += ["-filter_complex", graph]
     for i in range(n):
         args += ["-map", f"[o{i}]"]
     if has_audio:
@@ -291,139 +291,30 @@ def single_pass_command(
     return args
 
 
+def _input_limits(max_seconds: float | None, max_pixels: int | None) -> list[str]:
+    args = []
+    if max_seconds is not None:
+        args += ["-t", f"{runner.decode_cap(max_seconds):g}"]
+    if max_pixels is not None:
+        args += ["-max_pixels", str(max_pixels)]
+    return args
+
+
+def measure_command(
+    source: Path, *, has_audio: bool, ffmpeg: str = "ffmpeg", max_seconds: float | None = None
+) -> list[str]:
+    """Read every packet of the streams the transcode uses, decoding nothing (``-c copy`` into the
+    null muxer): ``-progress`` then reports how long the input really is, whatever its header says.
+    Demuxing is cheap (600 s of video in well under a second), so a lying file fails in seconds.
+    """
+    args = [*_base_args(ffmpeg), *_input_limits(max_seconds, None), "-i", str(source), "-map", "0:v:0"]
+    if has_audio:
+        args += ["-map", "0:a:0"]
+    return [*args, "-c", "copy", "-progress", "pipe:1", "-f", "null", "-"]
+
+
 def _tee_slave(options: dict[str, str], target: str) -> str:
     return "[" + ":".join(f"{k}={v}" for k, v in options.items()) + "]" + target
-
-
-# --- running ---------------------------------------------------------------------------------------
-
-
-def parse_progress_seconds(line: str) -> float | None:
-    """Seconds of output written, from one ``-progress`` line (``out_time_us=`` / ``out_time=``)."""
-    key, _, value = line.strip().partition("=")
-    if key in ("out_time_us", "out_time_ms"):  # both are microseconds in ffmpeg 5.x
-        try:
-            return max(0.0, int(value) / 1_000_000)
-        except ValueError:
-            return None
-    return None
-
-
-def run_ffmpeg(
-    command: Sequence[str],
-    *,
-    cwd: Path,
-    timeout: float,
-    duration: float | None = None,
-    on_progress: Callable[[float], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> None:
-    """Run ffmpeg to completion; kill it and raise ProcessingError on timeout, cancel or failure.
-
-    ``on_progress`` gets the fraction (0..1) of ``duration`` encoded so far.
-    """
-    proc = subprocess.Popen(
-        list(command),
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
-    stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
-
-    def read_stdout() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            seconds = parse_progress_seconds(line)
-            if seconds is not None and on_progress and duration:
-                on_progress(min(1.0, seconds / duration))
-
-    def read_stderr() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if line.strip():
-                stderr_tail.append(line.strip())
-
-    readers = [threading.Thread(target=f, daemon=True) for f in (read_stdout, read_stderr)]
-    for reader in readers:
-        reader.start()
-    deadline = time.monotonic() + timeout
-    reason: ProcessingError | None = None
-    while proc.poll() is None:
-        if cancel is not None and cancel.is_set():
-            reason = ProcessingError("cancelled", "ffmpeg was stopped because the processor shut down.")
-        elif time.monotonic() > deadline:
-            reason = ProcessingError("timeout", f"ffmpeg did not finish within {timeout:g} s and was killed.")
-        if reason is not None:
-            proc.kill()
-            break
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=0.1)
-    proc.wait()
-    for reader in readers:
-        reader.join(timeout=5)
-    if reason is not None:
-        raise reason
-    if proc.returncode != 0:
-        detail = " | ".join(list(stderr_tail)[-3:]) or "no error output"
-        raise ProcessingError("transcode_failed", f"ffmpeg exited with status {proc.returncode}: {detail}")
-
-
-# --- master playlist -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VariantStats:
-    peak_bandwidth: int  # bit/s of the largest segment (what BANDWIDTH means in RFC 8216)
-    average_bandwidth: int
-    codecs: str
-
-
-def avc_codecs_tag(profile: str, level: int) -> str:
-    idc, constraints = _AVC_PROFILES.get(profile, _AVC_PROFILES["High"])
-    return f"avc1.{idc:02x}{constraints:02x}{level:02x}"
-
-
-def variant_stats(
-    out_dir: Path, rendition: Rendition, *, has_audio: bool, ffprobe: str = "ffprobe"
-) -> VariantStats:
-    """Bandwidths from the media playlist's segments; CODECS from the encoded stream's profile/level."""
-    playlist = out_dir / rendition.playlist
-    segments: list[tuple[float, int]] = []
-    pending: float | None = None
-    for line in playlist.read_text().splitlines():
-        if line.startswith("#EXTINF:"):
-            pending = float(line[len("#EXTINF:") :].split(",")[0])
-        elif line and not line.startswith("#") and pending is not None:
-            segments.append((pending, (playlist.parent / line).stat().st_size))
-            pending = None
-    if not segments:
-        raise ProcessingError("transcode_failed", f"{rendition.playlist} lists no segments.")
-    peak = max(size * 8 / max(seconds, 0.1) for seconds, size in segments)
-    average = sum(size for _, size in segments) * 8 / max(sum(s for s, _ in segments), 0.1)
-    done = subprocess.run(
-        [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=profile,level",
-         "-of", "json", str(out_dir / rendition.mp4)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    stream = ((json.loads(done.stdout or "{}").get("streams")) or [{}])[0]
-    codecs = avc_codecs_tag(str(stream.get("profile", "High")), int(stream.get("level") or 31))
-    if has_audio:
-        codecs += f",{AUDIO_CODECS}"
-    return VariantStats(math.ceil(peak), math.ceil(average), codecs)
-
-
-def master_playlist(variants: Sequence[tuple[Rendition, VariantStats]]) -> str:
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for rendition, stats in variants:
-        lines.append(
-            f"#EXT-X-STREAM-INF:BANDWIDTH={stats.peak_bandwidth},AVERAGE-BANDWIDTH={stats.average_bandwidth},"
-            f'RESOLUTION={rendition.width}x{rendition.height},CODECS="{stats.codecs}"'
-        )
-        lines.append(rendition.playlist)
-    return "\n".join(lines) + "\n"
 
 
 def transcode(
@@ -439,8 +330,14 @@ def transcode(
     timeout: float = 1800.0,
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    max_seconds: float | None = None,
+    max_pixels: int | None = None,
 ) -> list[str]:
-    """The single-pass transcode plus master playlist; returns every output file relative to out_dir."""
+    """The single-pass transcode plus master playlist; returns every output file relative to out_dir.
+
+    With ``max_seconds`` the decoded output is watched and ffmpeg killed (``too_long``) as soon as
+    it passes the limit; with ``max_pixels`` a larger decoded frame fails the job (``too_many_pixels``).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     for rendition in renditions:
         (out_dir / rendition.name).mkdir(exist_ok=True)
@@ -451,10 +348,38 @@ def transcode(
         ffmpeg=ffmpeg,
         preset=preset,
         segment_seconds=segment_seconds,
+        max_seconds=max_seconds,
+        max_pixels=max_pixels,
     )
-    run_ffmpeg(
-        command, cwd=out_dir, timeout=timeout, duration=info.duration, on_progress=on_progress, cancel=cancel
+    runner.run_ffmpeg(
+        command,
+        cwd=out_dir,
+        timeout=timeout,
+        duration=info.duration,
+        on_progress=on_progress,
+        cancel=cancel,
+        max_seconds=max_seconds,
     )
-    variants = [(r, variant_stats(out_dir, r, has_audio=info.has_audio, ffprobe=ffprobe)) for r in renditions]
-    (out_dir / MASTER_PLAYLIST).write_text(master_playlist(variants))
+    variants = [
+        (r, hls.variant_stats(out_dir, r, has_audio=info.has_audio, ffprobe=ffprobe)) for r in renditions
+    ]
+    (out_dir / MASTER_PLAYLIST).write_text(hls.master_playlist(variants))
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
+
+
+def measure_duration(
+    source: Path,
+    info: ProbeResult,
+    *,
+    cwd: Path,
+    max_seconds: float,
+    ffmpeg: str = "ffmpeg",
+    timeout: float = 1800.0,
+    cancel: threading.Event | None = None,
+) -> float:
+    """The input's real length in seconds (from its packets, see ``measure_command``); raises
+    ProcessingError ``too_long`` as soon as the packets pass ``max_seconds``."""
+    command = measure_command(source, has_audio=info.has_audio, ffmpeg=ffmpeg, max_seconds=max_seconds)
+    return runner.run_ffmpeg(
+        command, cwd=cwd, timeout=timeout, duration=info.duration, cancel=cancel, max_seconds=max_seconds
+    )

@@ -6,13 +6,18 @@ real upload path (signer -> pre-signed PUT -> bucket) rather than writing into t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
+from lambda_src.sign_uploads.contract import MAX_BODY_BYTES as SIGNER_MAX_BODY_BYTES
+
 CHUNK_BYTES = 1024 * 1024
+# Room left in the signer's request body for the JSON around the file entries.
+_BODY_HEADROOM_BYTES = 1024
 
 
 class PublishError(RuntimeError):
@@ -23,6 +28,47 @@ class Publisher(Protocol):
     def publish(self, job_id: str, root: Path, files: list[str]) -> str | None:
         """Upload ``files`` (relative to ``root``) as ``<prefix><job_id>/<path>``; return the playback URL."""
         ...
+
+
+def publish_order(files: list[str]) -> list[str]:
+    """Media first, then media playlists, the master playlist last: a player that finds a playlist
+    (or a batch that fails half-way) never points at a file that is not there yet."""
+
+    def rank(path: str) -> tuple[int, str]:
+        if "/" not in path and path.endswith(".m3u8"):
+            return (2, path)
+        return (1 if path.endswith(".m3u8") else 0, path)
+
+    return sorted(files, key=rank)
+
+
+def batches(root: Path, files: list[str], max_files: int) -> list[list[str]]:
+    """``files`` in publish order, cut into signer requests of at most ``max_files`` entries whose
+    JSON body also stays under the signer's body limit."""
+    result: list[list[str]] = []
+    current: list[str] = []
+    size = _BODY_HEADROOM_BYTES
+    for path in publish_order(files):
+        entry = len(json.dumps({"path": path, "size": (root / path).stat().st_size})) + 2
+        if current and (len(current) >= max_files or size + entry > SIGNER_MAX_BODY_BYTES):
+            result.append(current)
+            current, size = [], _BODY_HEADROOM_BYTES
+        current.append(path)
+        size += entry
+    if current:
+        result.append(current)
+    return result
+
+
+def publish_in_batches(
+    publisher: Publisher, job_id: str, root: Path, files: list[str], max_files: int
+) -> str | None:
+    """Publish with one signer request per batch (the signer signs the same jobId again, and caps
+    each request at its MAX_FILES); returns the playback URL of the last batch (the master's)."""
+    playback = None
+    for batch in batches(root, files, max_files):
+        playback = publisher.publish(job_id, root, batch) or playback
+    return playback
 
 
 class SignerPublisher:

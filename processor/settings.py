@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lambda_src.sign_uploads.config import DEFAULT_MAX_FILES as SIGNER_DEFAULT_MAX_FILES
+
 # Defaults, stated once. Environment variables override them (see ``from_env``).
 DEFAULT_DATA_DIR = Path(".processor")
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3  # 2 GiB: a few minutes of 4K phone video
@@ -22,6 +24,14 @@ DEFAULT_FFPROBE = "ffprobe"
 DEFAULT_FFMPEG_TIMEOUT_SECONDS = 1800.0
 DEFAULT_X264_PRESET = "veryfast"
 DEFAULT_SEGMENT_SECONDS = 4
+# 4096x2304 (9.4 Mpx): every 4K mode phones record (3840x2160 UHD, 4096x2160 DCI, 16:9 4096x2304).
+# An 8K upload (33 Mpx) is refused: its decoded frames alone need ~50 MB each.
+DEFAULT_MAX_PIXELS = 4096 * 2304
+DEFAULT_MAX_QUEUED_JOBS = 8  # jobs accepted but not started; more get 503 queue_full
+DEFAULT_MIN_FREE_BYTES = 1024**3  # 1 GiB kept free on the data dir's disk
+# The signer's per-request file limit (its MAX_FILES, the stack's maxFiles): batches never exceed it.
+DEFAULT_MAX_PUBLISH_FILES = SIGNER_DEFAULT_MAX_FILES
+DEFAULT_MAX_PUBLISH_BATCHES = 4  # signer requests per job: 4 x 1000 files covers 600 s at 1 s segments
 
 ENV_PREFIX = "LUX_PROCESSOR_"
 
@@ -43,6 +53,11 @@ class ProcessorSettings:
     x264_preset: str = DEFAULT_X264_PRESET
     segment_seconds: int = DEFAULT_SEGMENT_SECONDS
     include_1080p: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_queued_jobs: int = DEFAULT_MAX_QUEUED_JOBS
+    min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
+    max_publish_files: int = DEFAULT_MAX_PUBLISH_FILES
+    max_publish_batches: int = DEFAULT_MAX_PUBLISH_BATCHES
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0:
@@ -55,6 +70,16 @@ class ProcessorSettings:
             raise ValueError("ffmpeg_timeout_seconds must be positive")
         if self.segment_seconds < 1:
             raise ValueError("segment_seconds must be at least 1")
+        for name in ("max_pixels", "max_queued_jobs", "max_publish_files", "max_publish_batches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.min_free_bytes < 0:
+            raise ValueError("min_free_bytes must not be negative")
+
+    @property
+    def max_job_files(self) -> int:
+        """The most files one job may publish: a full batch per allowed signer request."""
+        return self.max_publish_files * self.max_publish_batches
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProcessorSettings:
@@ -82,6 +107,11 @@ class ProcessorSettings:
             x264_preset=get("X264_PRESET") or DEFAULT_X264_PRESET,
             segment_seconds=int(get("SEGMENT_SECONDS") or DEFAULT_SEGMENT_SECONDS),
             include_1080p=(get("INCLUDE_1080P") or "0").lower() in {"1", "true", "yes"},
+            max_pixels=int(get("MAX_PIXELS") or DEFAULT_MAX_PIXELS),
+            max_queued_jobs=int(get("MAX_QUEUED_JOBS") or DEFAULT_MAX_QUEUED_JOBS),
+            min_free_bytes=int(get("MIN_FREE_BYTES") or DEFAULT_MIN_FREE_BYTES),
+            max_publish_files=int(get("MAX_PUBLISH_FILES") or DEFAULT_MAX_PUBLISH_FILES),
+            max_publish_batches=int(get("MAX_PUBLISH_BATCHES") or DEFAULT_MAX_PUBLISH_BATCHES),
         )
 
     @property

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from processor.settings import ProcessorSettings
-from tests.processor.processor_fakes import RecordingPublisher, ffprobe_json, wait_for
+from tests.processor.processor_fakes import (
+    RecordingPublisher,
+    claim_mov_dimensions,
+    ffprobe_json,
+    generate,
+    patch_matroska_duration,
+    wait_for,
+)
 
 
 def _generate(path: Path, *, size: str, seconds: float, audio: bool) -> Path:
@@ -47,6 +54,33 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@pytest.fixture(scope="session")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Uploads that lie in their headers.
+
+    ``long_claims_1s``: 700 s of 32x32 video whose Matroska header says 1 s (over a 600 s limit).
+    ``short_claims_1s``: the same lie on 3 s of video: within any limit, so it must still pass.
+    ``claims_16000``: a 1 KB single-frame MJPEG MOV claiming 16000x16000 (256 Mpx).
+    """
+    folder = tmp_path_factory.mktemp("hostile")
+    clips = {}
+    for name, seconds in (("long_claims_1s", 700), ("short_claims_1s", 3)):
+        path = generate(
+            folder / f"{name}.mkv",
+            *("-f", "lavfi", "-i", "color=c=gray:size=32x32:rate=2", "-t", str(seconds)),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+        )
+        patch_matroska_duration(path, 1.0)
+        clips[name] = path
+    small = generate(
+        folder / "claims_16000.mov",
+        *("-f", "lavfi", "-i", "color=c=black:size=16x16:rate=1", "-frames:v", "1", "-c:v", "mjpeg"),
+    )
+    claim_mov_dimensions(small, 16000, 16000)
+    clips["claims_16000"] = small
+    return clips
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> ProcessorSettings:
     return ProcessorSettings(
@@ -56,6 +90,7 @@ def settings(tmp_path: Path) -> ProcessorSettings:
         x264_preset="ultrafast",
         segment_seconds=1,
         ffmpeg_timeout_seconds=60,
+        min_free_bytes=0,  # tests that need the free-space check replace worker.free_bytes
     )
 
 

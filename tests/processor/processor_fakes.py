@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+import struct
 import subprocess
 import time
 from collections.abc import Callable
@@ -20,7 +22,8 @@ class RecordingPublisher:
 
     def __init__(self, destination: Path) -> None:
         self.destination = destination
-        self.published: dict[str, list[str]] = {}
+        self.published: dict[str, list[str]] = {}  # every file published, per job
+        self.calls: list[tuple[str, list[str]]] = []  # (job_id, files) per publish call
         self.error: Exception | None = None
 
     def publish(self, job_id: str, root: Path, files: list[str]) -> str | None:
@@ -30,7 +33,8 @@ class RecordingPublisher:
             target = self.destination / job_id / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / name, target)
-        self.published[job_id] = list(files)
+        self.calls.append((job_id, list(files)))
+        self.published.setdefault(job_id, []).extend(files)
         return None
 
 
@@ -43,6 +47,7 @@ class FakeSignerAndBucket:
         self.signer_requests: list[dict] = []
         self.reject_signing: bool = False
         self.put_status = 200
+        self.max_files: int | None = None  # the signer's MAX_FILES, enforced like the real one
 
     def headers_for(self, path: str) -> dict[str, str]:
         kind = "application/vnd.apple.mpegurl" if path.endswith(".m3u8") else "video/mp4"
@@ -60,6 +65,9 @@ class FakeSignerAndBucket:
                     "details": [detail],
                 }
                 return httpx.Response(400, json={"error": error})
+            if self.max_files is not None and len(body["files"]) > self.max_files:
+                error = {"code": "too_many_files", "message": f"At most {self.max_files} files per request."}
+                return httpx.Response(413, json={"error": error})
             job = body["jobId"]
             uploads = [
                 {"path": f["path"], "key": f"videos/{job}/{f['path']}", "method": "PUT",
@@ -109,3 +117,52 @@ def ffprobe_json(path: Path, *entries: str) -> dict[str, Any]:
         timeout=30,
     )
     return json.loads(done.stdout)
+
+
+def patch_matroska_duration(path: Path, claimed_seconds: float) -> None:
+    """Overwrite the Segment Info Duration element (EBML ID 0x4489, an 8-byte float in the default
+    1 ms timestamp scale): the header then lies about a stream that is left untouched."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x44\x89\x88")
+    assert at >= 0, "no 8-byte Duration element"
+    data[at + 3 : at + 11] = struct.pack(">d", claimed_seconds * 1000)
+    path.write_bytes(data)
+
+
+def claim_mov_dimensions(path: Path, width: int, height: int) -> None:
+    """Make a tiny single-frame MJPEG MOV claim another frame size everywhere ffprobe or a decoder
+    looks: the track header (16.16 fixed point), the sample entry and the JPEG's SOF0 marker."""
+    data = bytearray(path.read_bytes())
+    sof = data.find(b"\xff\xc0\x00\x11\x08")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    tkhd = data.find(b"tkhd")
+    end = tkhd - 4 + struct.unpack(">I", data[tkhd - 4 : tkhd])[0]
+    data[end - 8 : end] = struct.pack(">II", width << 16, height << 16)
+    entry = data.find(b"jpeg", data.find(b"stsd"))
+    at = entry + 4 + 6 + 2 + 2 + 2 + 4 + 4 + 4  # reserved, index, version, revision, vendor, quality
+    data[at : at + 4] = struct.pack(">HH", width, height)
+    path.write_bytes(data)
+
+
+def generate(path: Path, *args: str) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)], check=True, timeout=120
+    )
+    return path
+
+
+class RefusingConnection:
+    """Stands in for a JobStore's sqlite3 connection: while ``refuse`` holds for a statement and its
+    parameters, the statement fails the way SQLite does on a full disk."""
+
+    def __init__(self, real: sqlite3.Connection, refuse: Callable[[str, tuple[Any, ...]], bool]) -> None:
+        self.real = real
+        self.refuse = refuse
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        if self.refuse(sql, params):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.real.execute(sql, params)
+
+    def close(self) -> None:
+        self.real.close()

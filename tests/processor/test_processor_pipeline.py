@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.naive_transcode import naive_commands
-from processor import pipeline
+from processor import hls, pipeline, runner
 from processor.pipeline import ProcessingError, Rendition, plan_renditions
 
 SOURCE = Path("/data/uploads/abc.upload")
@@ -121,20 +121,20 @@ def test_probe_rejects_inputs_that_are_not_usable_video(
 
 
 def test_progress_lines_are_read_in_microseconds() -> None:
-    assert pipeline.parse_progress_seconds("out_time_us=1500000\n") == 1.5
-    assert pipeline.parse_progress_seconds("out_time_us=N/A") is None
-    assert pipeline.parse_progress_seconds("frame=12") is None
+    assert runner.parse_progress_seconds("out_time_us=1500000\n") == 1.5
+    assert runner.parse_progress_seconds("out_time_us=N/A") is None
+    assert runner.parse_progress_seconds("frame=12") is None
 
 
 def test_master_playlist_lists_each_variant_with_bandwidth_resolution_and_codecs() -> None:
-    stats = pipeline.VariantStats(900_000, 700_000, "avc1.64001f,mp4a.40.2")
-    text = pipeline.master_playlist([(r, stats) for r in plan_renditions(720, 1280)])
+    stats = hls.VariantStats(900_000, 700_000, "avc1.64001f,mp4a.40.2")
+    text = hls.master_playlist([(r, stats) for r in plan_renditions(720, 1280)])
     assert text.count("#EXT-X-STREAM-INF:") == 2
     assert (
         'BANDWIDTH=900000,AVERAGE-BANDWIDTH=700000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"' in text
     )
     assert text.rstrip().endswith("720p/index.m3u8")
-    assert pipeline.avc_codecs_tag("High", 31) == "avc1.64001f"
+    assert hls.avc_codecs_tag("High", 31) == "avc1.64001f"
 
 
 def test_ffmpeg_is_killed_and_the_reason_reported_on_timeout(tmp_path: Path) -> None:
@@ -153,13 +153,13 @@ def test_ffmpeg_is_killed_and_the_reason_reported_on_timeout(tmp_path: Path) -> 
         "-",
     ]
     with pytest.raises(ProcessingError, match=r"did not finish within 0\.3 s") as caught:
-        pipeline.run_ffmpeg(endless, cwd=tmp_path, timeout=0.3)
+        runner.run_ffmpeg(endless, cwd=tmp_path, timeout=0.3)
     assert caught.value.code == "timeout"
 
 
 def test_failed_ffmpeg_run_raises_with_its_error_output(tmp_path: Path) -> None:
     with pytest.raises(ProcessingError, match="exited with status") as caught:
-        pipeline.run_ffmpeg(
+        runner.run_ffmpeg(
             ["ffmpeg", "-nostdin", "-i", str(tmp_path / "missing.mp4"), "out.mp4"], cwd=tmp_path, timeout=10
         )
     assert "missing.mp4" in caught.value.message
@@ -183,5 +183,5 @@ def test_cancel_stops_ffmpeg(tmp_path: Path) -> None:
         "-",
     ]
     with pytest.raises(ProcessingError) as caught:
-        pipeline.run_ffmpeg(endless, cwd=tmp_path, timeout=30, cancel=cancel)
+        runner.run_ffmpeg(endless, cwd=tmp_path, timeout=30, cancel=cancel)
     assert caught.value.code == "cancelled"

@@ -44,3 +44,22 @@ def test_check_tools_names_the_missing_binary_and_the_fix() -> None:
         ToolMissingError, match=r"ffprobe not found \(looked for '/nowhere/ffprobe'\).*apt-get"
     ):
         ProcessorSettings(ffprobe_path="/nowhere/ffprobe").check_tools()
+
+
+def test_hardening_limits_come_from_the_environment_and_are_validated() -> None:
+    settings = ProcessorSettings.from_env(
+        {
+            "LUX_PROCESSOR_MAX_PIXELS": "2073600",
+            "LUX_PROCESSOR_MAX_QUEUED_JOBS": "3",
+            "LUX_PROCESSOR_MIN_FREE_BYTES": "0",
+            "LUX_PROCESSOR_MAX_PUBLISH_FILES": "200",
+            "LUX_PROCESSOR_MAX_PUBLISH_BATCHES": "5",
+        }
+    )
+    assert (settings.max_pixels, settings.max_queued_jobs, settings.min_free_bytes) == (2073600, 3, 0)
+    assert (settings.max_publish_files, settings.max_job_files) == (200, 1000)
+    for name in ("MAX_PIXELS", "MAX_QUEUED_JOBS", "MAX_PUBLISH_FILES", "MAX_PUBLISH_BATCHES"):
+        with pytest.raises(ValueError, match=name.lower()):
+            ProcessorSettings.from_env({f"LUX_PROCESSOR_{name}": "0"})
+    with pytest.raises(ValueError, match="min_free_bytes"):
+        ProcessorSettings.from_env({"LUX_PROCESSOR_MIN_FREE_BYTES": "-1"})
