@@ -224,6 +224,9 @@ class LocalStack:
         settings = ProcessorSettings.from_env()
         if "LUX_PROCESSOR_DATA_DIR" not in os.environ:
             settings = dataclasses.replace(settings, data_dir=self.settings.data_dir / "processor")
+        if "LUX_PROCESSOR_MAX_PUBLISH_FILES" not in os.environ:
+            # Publish within the signer's limit as this stack configures it (maxFiles).
+            settings = dataclasses.replace(settings, max_publish_files=self.config.signer.max_files)
         return settings
 
     def _processor_app(self) -> Any:
