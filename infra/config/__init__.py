@@ -78,6 +78,8 @@ DEFAULTS: dict[str, Any] = {
     "jwtIssuer": None,
     "jwtAudience": None,
     "adopt": None,
+    # What adopting the bucket may create anew anyway: ["distribution", "api"] (an acknowledgement).
+    "adoptAllowNew": None,
     # Monitoring. logBucketName None: "<bucketName>-logs".
     "logBucketName": None,
     "alarmEmail": None,
@@ -293,7 +295,36 @@ def _adopt(raw: Mapping[str, str], *, bucket_name: str, function_name: str) -> d
                 f"{adopt[name]!r} must be {wanted!r}, the name the program declares from {source_key}"
                 " (importing under another name would replace the resource)",
             )
+    _refuse_a_half_adoption(raw, adopt)
     return {str(k): str(val) for k, val in sorted(adopt.items())}
+
+
+# Adopting the bucket alone creates what the app already points at anew: the bucket policy is
+# rewritten to admit only the NEW distribution (the shipped domain then gets 403 for every video),
+# and a new HTTP API gets a new signerEndpoint. These must be adopted with it.
+ADOPT_WITH_BUCKET: dict[str, str] = {
+    "distribution": "a new distribution (a new domain); the bucket policy is re-pointed to it, "
+    "so the domain the app ships with is cut off from every video",
+    "api": "a new HTTP API (a new signerEndpoint the shipped app does not know)",
+}
+
+
+def _refuse_a_half_adoption(raw: Mapping[str, str], adopt: Mapping[str, Any]) -> None:
+    allowed = v.string_list(raw, "adoptAllowNew", DEFAULTS["adoptAllowNew"]) or []
+    unknown = sorted(set(allowed) - set(ADOPT_WITH_BUCKET))
+    if unknown:
+        raise ConfigError("adoptAllowNew", f"may list only {', '.join(ADOPT_WITH_BUCKET)}, got {unknown}")
+    if "bucket" not in adopt:
+        return
+    missing = [key for key in ADOPT_WITH_BUCKET if key not in adopt and key not in allowed]
+    if missing:
+        raise ConfigError(
+            "adopt",
+            "adopts the bucket but would create "
+            + "; and ".join(ADOPT_WITH_BUCKET[key] for key in missing)
+            + f". Add {', '.join(f'adopt.{key}' for key in missing)} (the runbook shows how to find the IDs), "
+            f"or acknowledge with adoptAllowNew: {missing} after reading docs/adoption.md",
+        )
 
 
 def load() -> StackConfig:

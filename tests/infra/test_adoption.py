@@ -69,14 +69,42 @@ def test_full_adoption_imports_exactly_the_listed_resources() -> None:
 @pytest.mark.parametrize("key", sorted(FULL_ADOPT))
 def test_one_adopt_key_imports_one_resource(key: str) -> None:
     adopt = {key: FULL_ADOPT[key]}
-    plan = plan_for("dev", stack_config("dev", adopt=adopt))
+    # The bucket alone is refused (below): acknowledged here to see where its ID lands.
+    extra = {"adoptAllowNew": ["distribution", "api"]} if key == "bucket" else {}
+    plan = plan_for("dev", stack_config("dev", adopt=adopt, **extra))
     assert imports(plan) == {TARGETS[key]: FULL_ADOPT[key]}
 
 
-def test_the_dev_stack_file_adopts_the_seed_bucket_only() -> None:
+def test_the_committed_dev_stack_adopts_nothing_until_the_runbook_found_every_id() -> None:
+    """The hand-built bucket must not be adopted alone (the app's distribution would be cut off),
+    and an acknowledgement in the committed file does not make it safe."""
     config = stack_config("dev")
-    assert config["lux-video:adopt"] == {"bucket": "lux-video-dev-262a61d7"}
-    assert imports(plan_for("dev")) == {(h.BUCKET, "media"): "lux-video-dev-262a61d7"}
+    assert "lux-video:adopt" not in config and "lux-video:adoptAllowNew" not in config
+    assert imports(plan_for("dev")) == {}
+
+
+@pytest.mark.parametrize(
+    ("adopt", "missing"),
+    [
+        ({"bucket": "lux-video-dev-262a61d7"}, "adopt.distribution, adopt.api"),
+        ({"bucket": "lux-video-dev-262a61d7", "api": "a1b2c3d4e5"}, "adopt.distribution"),
+        ({"bucket": "lux-video-dev-262a61d7", "distribution": "E2ABC"}, "adopt.api"),
+    ],
+)
+def test_adopting_the_bucket_without_the_distribution_or_api_is_refused(adopt: Any, missing: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_adopt(adopt)
+    assert caught.value.key == "lux-video:adopt"
+    assert f"Add {missing}" in str(caught.value) and "adoptAllowNew" in str(caught.value)
+
+
+def test_adopting_the_bucket_with_both_or_acknowledged_is_accepted() -> None:
+    both = {"bucket": "lux-video-dev-262a61d7", "distribution": "E2ABC", "api": "a1b2c3d4e5"}
+    assert parse_adopt(both).storage.adopt == {"bucket": "lux-video-dev-262a61d7"}
+    acknowledged = parse_adopt({"bucket": "lux-video-dev-262a61d7"}, adoptAllowNew='["distribution", "api"]')
+    assert acknowledged.storage.adopt == {"bucket": "lux-video-dev-262a61d7"}
+    with pytest.raises(ConfigError, match="adoptAllowNew"):
+        parse_adopt({"distribution": "E2ABC"}, adoptAllowNew='["bucket"]')
 
 
 def test_prod_adopts_nothing() -> None:
@@ -108,10 +136,10 @@ def parse_adopt(adopt: Any, **raw: Any) -> Any:
 
 
 def test_adopt_arrives_as_a_json_string_like_the_engine_sends_it() -> None:
-    config = parse_adopt('{"bucket": "lux-video-dev-262a61d7", "distribution": "E2ABC"}')
+    config = parse_adopt('{"bucket": "lux-video-dev-262a61d7", "distribution": "E2ABC", "api": "a1b2c3d4e5"}')
     assert config.cdn.adopt == {"distribution": "E2ABC"}
     assert config.storage.adopt == {"bucket": "lux-video-dev-262a61d7"}
-    assert config.api.adopt == {}
+    assert config.api.adopt == {"api": "a1b2c3d4e5"}
 
 
 @pytest.mark.parametrize(
@@ -131,7 +159,11 @@ def test_adopt_arrives_as_a_json_string_like_the_engine_sends_it() -> None:
         ({"manifestCachePolicy": "Managed-CachingOptimized"}, "lux-video:adopt.manifestCachePolicy", "UUID"),
         ({"responseHeadersPolicy": "abc"}, "lux-video:adopt.responseHeadersPolicy", "UUID"),
         ({"api": "https://x.execute-api.us-west-2.amazonaws.com"}, "lux-video:adopt.api", "HTTP API ID"),
-        ({"bucket": "lux-video-other"}, "lux-video:adopt.bucket", "bucketName"),
+        (
+            {"bucket": "lux-video-other", "distribution": "E2ABC", "api": "a1b2c3d4e5"},
+            "lux-video:adopt.bucket",
+            "bucketName",
+        ),
         ({"signerFunction": "other-fn"}, "lux-video:adopt.signerFunction", "signerFunctionName"),
         ({"signerRole": "arn:aws:iam::1:role/x"}, "lux-video:adopt.signerRole", "role name"),
         ({"signerRole": "other-role"}, "lux-video:adopt.signerRole", "lux-sign-uploads-role"),
