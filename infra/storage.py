@@ -43,14 +43,24 @@ class MediaBucket(pulumi.ComponentResource):
             cors_rules=policies.bucket_cors_rules(config.cors_allowed_origins),
             opts=child,
         )
-        probes = (
-            [policies.health_check_lifecycle_rule(config.prefix)] if config.expire_health_check_probes else []
-        )
+        rules = policies.bucket_lifecycle_rules(config.prefix, config.expiration_days)
+        if config.expire_health_check_probes:
+            rules.append(policies.health_check_lifecycle_rule(config.prefix))
+        self.versioning: aws.s3.BucketVersioning | None = None
+        if config.noncurrent_version_days is not None:
+            self.versioning = aws.s3.BucketVersioning(
+                f"{name}-versioning",
+                bucket=self.bucket.id,
+                versioning_configuration={"status": "Enabled"},
+                opts=child,
+            )
+            rules.append(policies.noncurrent_versions_rule(config.noncurrent_version_days))
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
-            rules=[*policies.bucket_lifecycle_rules(config.prefix, config.expiration_days), *probes],
-            opts=child,
+            rules=rules,
+            # Rules on noncurrent versions need versioning on first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning] if self.versioning else []),
         )
         self.register_outputs(
             {"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn, "prefix": config.prefix}

@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "bucketName": None,
     "prefix": signer_limits.DEFAULT_PREFIX,
     "expirationDays": 30,
+    # Bucket versioning: an overwritten or deleted object can be restored for noncurrentVersionDays.
+    "versioning": False,
+    "noncurrentVersionDays": 30,
     "corsAllowedOrigins": ["*"],
     "priceClass": "PriceClass_100",
     "logRetentionDays": 30,
@@ -152,6 +155,11 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             expiration_days=v.integer(raw, "expirationDays", DEFAULTS["expirationDays"], 1, 3650),
             cors_allowed_origins=origins,
             expire_health_check_probes=health_check is not None,
+            noncurrent_version_days=(
+                v.integer(raw, "noncurrentVersionDays", DEFAULTS["noncurrentVersionDays"], 1, 30)
+                if v.boolean(raw, "versioning", DEFAULTS["versioning"])
+                else None
+            ),
             adopt=adopted(StorageConfig),
         ),
         logs=LogsConfig(

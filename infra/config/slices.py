@@ -40,6 +40,8 @@ class StorageConfig:
     cors_allowed_origins: tuple[str, ...]
     # The synthetic check's probe objects (<prefix>healthcheck-*) expire after a day if left behind.
     expire_health_check_probes: bool = False
+    # Object versioning: an overwrite or delete can be undone for this many days (None: off).
+    noncurrent_version_days: int | None = None
     adopt: Adoption = field(default_factory=dict)
 
 

@@ -76,6 +76,7 @@ from infra.policies.storage import (
     expire_after,
     log_bucket_lifecycle_rules,
     log_bucket_policy,
+    noncurrent_versions_rule,
 )
 
 __all__ = [
@@ -125,6 +126,7 @@ __all__ = [
     "lambda_trust_policy",
     "log_bucket_lifecycle_rules",
     "log_bucket_policy",
+    "noncurrent_versions_rule",
     "manifest_path_patterns",
     "probe_object_arns",
     "same_account",

@@ -74,6 +74,18 @@ def bucket_lifecycle_rules(prefix: str, expiration_days: int) -> list[dict[str, 
     return [_expire("expire-uploads", prefix, expiration_days), _abort_incomplete_multipart_uploads()]
 
 
+def noncurrent_versions_rule(days: int) -> dict[str, Any]:
+    """With versioning: an overwritten or deleted object stays restorable for ``days``, then goes;
+    delete markers left with no version behind them are cleaned up."""
+    return {
+        "id": "expire-noncurrent-versions",
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+        "expiration": {"expiredObjectDeleteMarker": True},
+        "noncurrentVersionExpiration": {"noncurrentDays": days},
+    }
+
+
 def expire_after(rule_id: str, prefix: str, days: int) -> dict[str, Any]:
     """One more expiration rule (e.g. the health check's leftover probes)."""
     return _expire(rule_id, prefix, days)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import parliament
+import pytest
 
 from policy import rules
+from tests.conftest import plan_for
 from tests.infra.helpers import (
     BUCKET,
     BUCKET_CORS,
@@ -164,3 +166,36 @@ def test_parliament_would_flag_a_broken_bucket_policy(dev_plan: Plan) -> None:
         json.dumps(broken), include_community_auditors=False, config=parliament.config
     ).findings
     assert findings, "parliament must catch an unknown action"
+
+
+def test_prod_keeps_overwritten_and_deleted_versions_for_at_most_30_days() -> None:
+    prod = plan_for("prod")
+    versioning = prod.one("aws:s3/bucketVersioning:BucketVersioning", "media-versioning")
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    rules = {
+        r["id"]: r
+        for r in prod.one(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "media-lifecycle"
+        ).inputs["rules"]
+    }
+    noncurrent = rules["expire-noncurrent-versions"]
+    assert noncurrent["status"] == "Enabled" and noncurrent["filter"] == {"prefix": ""}
+    assert 1 <= noncurrent["noncurrentVersionExpiration"]["noncurrentDays"] <= 30
+    assert noncurrent["expiration"] == {"expiredObjectDeleteMarker": True}
+
+
+def test_versioning_is_off_unless_configured(dev_plan: Plan) -> None:
+    assert dev_plan.of_type("aws:s3/bucketVersioning:BucketVersioning") == []
+    rules = dev_plan.one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "media-lifecycle"
+    ).inputs["rules"]
+    assert "expire-noncurrent-versions" not in {r["id"] for r in rules}
+
+
+@pytest.mark.parametrize("days", ["0", "31", "x"])
+def test_noncurrent_version_days_is_bounded(days: str) -> None:
+    from infra.config import ConfigError, parse
+
+    with pytest.raises(ConfigError, match="noncurrentVersionDays"):
+        parse({"bucketName": "lux-video-x", "versioning": "true", "noncurrentVersionDays": days}, stack="s",
+              region="us-west-2", default_tags={"tags": {"project": "lux-video", "stack": "s"}})  # fmt: skip
