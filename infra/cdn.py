@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -22,6 +24,12 @@ class CdnArgs:
     bucket_regional_domain_name: pulumi.Input[str]
     # Standard logs to <bucket>.s3.amazonaws.com under cloudfront/ (None: no access logs).
     log_bucket_domain_name: pulumi.Input[str] | None = None
+    # The locked-down edge (infra/edge.py): a WAF web ACL, a custom domain and its certificate.
+    web_acl_arn: pulumi.Input[str] | None = None
+    domain: str | None = None
+    viewer_certificate: Mapping[str, Any] = field(
+        default_factory=lambda: {"cloudfrontDefaultCertificate": True}
+    )
 
 
 class Cdn(pulumi.ComponentResource):
@@ -124,7 +132,9 @@ class Cdn(pulumi.ComponentResource):
             default_cache_behavior=behavior(self.segment_cache_policy),
             ordered_cache_behaviors=ordered,
             restrictions={"geoRestriction": {"restrictionType": "none"}},
-            viewer_certificate={"cloudfrontDefaultCertificate": True},
+            viewer_certificate=dict(args.viewer_certificate),
+            aliases=[args.domain] if args.domain else None,
+            web_acl_id=args.web_acl_arn,
             logging_config=None
             if args.log_bucket_domain_name is None
             else {
@@ -147,7 +157,12 @@ class Cdn(pulumi.ComponentResource):
             )
 
         self.domain_name = self.distribution.domain_name
-        self.base_url = self.distribution.domain_name.apply(lambda domain: f"https://{domain}")
+        # What the app plays from: the custom domain when there is one.
+        self.base_url = (
+            pulumi.Output.from_input(f"https://{args.domain}")
+            if args.domain
+            else self.distribution.domain_name.apply(lambda domain: f"https://{domain}")
+        )
         self.register_outputs(
             {
                 "distributionId": self.distribution.id,

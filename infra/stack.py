@@ -16,6 +16,7 @@ from infra import storage
 from infra.api import SignerApi, SignerApiArgs
 from infra.cdn import Cdn, CdnArgs
 from infra.config import StackConfig
+from infra.edge import EdgeProtection, EdgeProtectionArgs, point_domain
 from infra.health_check import NAME as HEALTH_CHECK_NAME
 from infra.health_check import HealthCheck, HealthCheckArgs
 from infra.logs import LogArchive, LogArchiveArgs
@@ -30,15 +31,23 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
     media = storage.MediaBucket("media", config.storage)
     logs = LogArchive("logs", LogArchiveArgs(config.logs, source_bucket_arn=media.bucket.arn))
     storage.log_access(media, logs.bucket.id, depends_on=[logs.policy])
+    edge = (
+        EdgeProtection("edge", EdgeProtectionArgs(config.edge, config.tags)) if config.edge.enabled else None
+    )
     cdn = Cdn(
         "cdn",
         CdnArgs(
             config.cdn,
             bucket_regional_domain_name=media.bucket.bucket_regional_domain_name,
             log_bucket_domain_name=logs.cloudfront_log_target,
+            web_acl_arn=edge.web_acl_arn if edge else None,
+            domain=config.edge.domain,
+            viewer_certificate=edge.viewer_certificate() if edge else {"cloudfrontDefaultCertificate": True},
         ),
     )
     storage.grant_cdn_read(media, cdn.distribution.arn)
+    if edge is not None:
+        point_domain(edge, config.edge, cdn.distribution)
 
     signer = UploadSigner(
         "signer",
@@ -72,10 +81,13 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
             config.monitoring,
             targets=AlarmTargets(
                 stack=config.stack,
+                name_prefix=config.name_prefix,
+                region=config.region,
                 signer_function_name=config.signer.function_name,
                 signer_timeout_seconds=signer_module.TIMEOUT_SECONDS,
                 api_id=api.api.id,
                 distribution_id=cdn.distribution.id,
+                waf_web_acl_name=edge.web_acl_name if edge else None,
                 health_check_function_name=None
                 if config.health_check is None
                 else config.health_check.function_name,

@@ -200,6 +200,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif typ == "aws:scheduler/schedule:Schedule":
             resource_id = f"default/{inputs.get('name') or name}"
             state.update(arn=f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/{resource_id}")
+        elif typ == "aws:acm/certificate:Certificate":
+            domain = str(inputs.get("domainName") or name)
+            state.update(
+                arn=f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{_uuid_like(typ, name)}",
+                domainValidationOptions=[
+                    {
+                        "domainName": domain,
+                        "resourceRecordName": f"_{_short_hash(domain, length=32)}.{domain}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": f"_{_short_hash(name, length=32)}.acm-validations.aws.",
+                    }
+                ],
+            )
+        elif typ == "aws:route53/record:Record":
+            state.update(fqdn=str(inputs.get("name") or name).rstrip("."))
+        elif typ == "aws:wafv2/webAcl:WebAcl":
+            resource_id = _uuid_like(typ, name)
+            state.update(arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:global/webacl/{inputs.get('name')}/{resource_id}")
         elif typ == "aws:sns/topic:Topic":
             topic = inputs.get("name") or name
             state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)

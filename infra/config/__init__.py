@@ -12,6 +12,7 @@ once, in its slice's ``ADOPTABLE``; the signer's limits come from the function's
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from infra.config.slices import (
     ADOPT_KEYS,
     ApiConfig,
     CdnConfig,
+    EdgeConfig,
     HealthCheckConfig,
     LogsConfig,
     MonitoringConfig,
@@ -42,6 +44,7 @@ __all__ = [
     "ApiConfig",
     "CdnConfig",
     "ConfigError",
+    "EdgeConfig",
     "HealthCheckConfig",
     "LogsConfig",
     "MonitoringConfig",
@@ -87,6 +90,12 @@ DEFAULTS: dict[str, Any] = {
     "logBucketName": None,
     "alarmEmail": None,
     "cdnAdditionalMetrics": False,
+    # The locked-down edge (infra/edge.py): AWS WAF with a per-IP limit (requests per 5 minutes),
+    # and a custom domain with its own certificate (+ its Route 53 hosted zone, if managed here).
+    "waf": False,
+    "wafRateLimit": 2000,
+    "cdnDomain": None,
+    "cdnHostedZoneId": None,
     "healthCheckEnabled": True,
     "healthCheckTokenSecretName": None,
 }
@@ -162,6 +171,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             ),
             adopt=adopted(StorageConfig),
         ),
+        edge=_edge(raw, name_prefix),
         logs=LogsConfig(
             name_prefix=name_prefix,
             log_bucket_name=_log_bucket_name(raw, bucket_name),
@@ -225,6 +235,29 @@ def _jwt(raw: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
     if not audience or not all(a.strip() for a in audience):
         raise ConfigError("jwtAudience", "must list at least one non-empty audience when jwtIssuer is set")
     return issuer, tuple(audience)
+
+
+_DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,31}$")
+
+
+def _edge(raw: Mapping[str, str], name_prefix: str) -> EdgeConfig:
+    domain = v.matching(
+        raw, "cdnDomain", None, _DOMAIN, "is not a lower-case DNS name such as media.example.com"
+    )
+    zone = v.matching(
+        raw, "cdnHostedZoneId", None, _HOSTED_ZONE_ID, "is not a Route 53 hosted zone ID (Z...)"
+    )
+    if zone is not None and domain is None:
+        raise ConfigError(
+            "cdnHostedZoneId", "is set but cdnDomain is not: the zone holds the custom domain's records"
+        )
+    waf = v.boolean(raw, "waf", DEFAULTS["waf"])
+    # AWS WAF's rate-based rules accept 10 to 2,000,000,000 requests per 5 minutes.
+    limit = v.integer(raw, "wafRateLimit", DEFAULTS["wafRateLimit"], 10, 2_000_000_000)
+    return EdgeConfig(
+        name_prefix=name_prefix, waf_rate_limit=limit if waf else None, domain=domain, hosted_zone_id=zone
+    )
 
 
 def _log_bucket_name(raw: Mapping[str, str], bucket_name: str) -> str:

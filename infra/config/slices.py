@@ -78,6 +78,23 @@ class CdnConfig:
 
 
 @dataclass(frozen=True)
+class EdgeConfig:
+    """``infra/edge.py`` EdgeProtection (declared only when one of its features is on)."""
+
+    name_prefix: str
+    # AWS WAF on the distribution: requests per IP per 5 minutes (None: no web ACL).
+    waf_rate_limit: int | None = None
+    # A custom domain for the CDN, with its own ACM certificate (None: CloudFront's domain).
+    domain: str | None = None
+    # The Route 53 hosted zone of ``domain``: validation and alias records made here (None: by hand).
+    hosted_zone_id: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.waf_rate_limit is not None or self.domain is not None
+
+
+@dataclass(frozen=True)
 class SignerConfig:
     """``infra/signer.py`` UploadSigner."""
 
@@ -150,6 +167,7 @@ class StackConfig:
     default_tags: tuple[tuple[str, str], ...]
     storage: StorageConfig
     logs: LogsConfig
+    edge: EdgeConfig
     cdn: CdnConfig
     signer: SignerConfig
     api: ApiConfig

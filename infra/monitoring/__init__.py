@@ -17,7 +17,13 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import MonitoringConfig
-from infra.monitoring.alarms import CDN_METRICS_REGION, AlarmTargets, alarm_inputs, alarm_specs
+from infra.monitoring.alarms import (
+    CDN_METRICS_REGION,
+    AlarmTargets,
+    alarm_inputs,
+    alarm_specs,
+    alarm_topic_names,
+)
 from infra.monitoring.dashboard import dashboard_body
 
 
@@ -38,7 +44,8 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = config.name_prefix
 
-        self.topic = self._topic(f"{name}-alarms", f"{prefix}-alarms", config.alarm_email, child)
+        topic_names = alarm_topic_names(prefix, config.region)
+        self.topic = self._topic(f"{name}-alarms", topic_names[config.region], config.alarm_email, child)
         if config.region == CDN_METRICS_REGION:
             cdn_opts, self.cdn_topic = child, self.topic
         else:
@@ -53,7 +60,7 @@ class Monitoring(pulumi.ComponentResource):
             # An alarm can only notify a topic in its own region.
             self.cdn_topic = self._topic(
                 f"{name}-alarms-{CDN_METRICS_REGION}",
-                f"{prefix}-alarms-{CDN_METRICS_REGION}",
+                topic_names[CDN_METRICS_REGION],
                 config.alarm_email,
                 cdn_opts,
             )
@@ -91,6 +98,7 @@ class Monitoring(pulumi.ComponentResource):
                 api_id=targets.api_id,
                 distribution_id=targets.distribution_id,
                 health_check_function=targets.health_check_function_name,
+                waf_web_acl=targets.waf_web_acl_name,
                 alarm_arns=pulumi.Output.all(*[alarm.arn for alarm in self.alarms.values()]),
             ).apply(
                 lambda v: json.dumps(

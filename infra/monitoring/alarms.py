@@ -20,6 +20,8 @@ CDN_METRICS_REGION = "us-east-1"
 # deployed alarms already name.
 RUNBOOK = "README.md#monitoring"
 PERIOD_SECONDS = 300
+# Below this many CDN requests per period a 4xx ratio is noise (a scanner's handful of probes).
+CDN_4XX_MIN_REQUESTS = 500
 
 Dimensions = dict[str, pulumi.Input[str]]
 
@@ -58,11 +60,23 @@ class AlarmTargets:
     """What the alarms watch: names and IDs wired in from the other components."""
 
     stack: str
+    name_prefix: str
+    region: str
     signer_function_name: str
     signer_timeout_seconds: int
     api_id: pulumi.Input[str]
     distribution_id: pulumi.Input[str]
     health_check_function_name: str | None = None
+    # The CDN's WAF web ACL, when the stack has one (its metrics go on the dashboard).
+    waf_web_acl_name: str | None = None
+
+
+def alarm_topic_names(name_prefix: str, region: str) -> dict[str, str]:
+    """Region -> the alarm topic there: the stack's, and its us-east-1 twin for CloudFront alarms."""
+    topics = {region: f"{name_prefix}-alarms"}
+    if region != CDN_METRICS_REGION:
+        topics[CDN_METRICS_REGION] = f"{name_prefix}-alarms-{CDN_METRICS_REGION}"
+    return topics
 
 
 def runbooks(t: AlarmTargets) -> dict[str, str]:
@@ -93,9 +107,17 @@ def runbooks(t: AlarmTargets) -> dict[str, str]:
         "cdn-5xx-rate": "More than 2% of CDN responses were 5xx for 10 minutes: segments and playlists stop "
         "loading. Check the origin (media bucket policy/OAC, S3 health) and the CloudFront "
         "logs (Athena: segment error rate by path).",
-        "cdn-4xx-rate": "More than 15% of CDN responses were 4xx for 15 minutes. Missing objects answer 403 "
-        "through OAC: players request segments that were never uploaded or already expired, "
-        "or a CORS/referrer problem. Athena: segment error rate by path.",
+        "cdn-4xx-rate": "More than 15% of CDN responses were 4xx for 15 minutes, with at least "
+        f"{CDN_4XX_MIN_REQUESTS} requests per 5 minutes (a few scanner requests at night never page). "
+        "Missing objects answer 403 through OAC: players request segments that were never uploaded or "
+        "already expired, or a CORS/referrer problem. Athena: segment error rate by path.",
+        "alarm-delivery-failed": "SNS failed to deliver an alarm notification to a subscriber of the stack's "
+        "alarm topic (an HTTPS endpoint down, a chat webhook revoked, KMS denied): pages may be "
+        "going nowhere. Check the topic's subscriptions and their delivery status logging; other "
+        "subscribers (the e-mail) still receive this one.",
+        f"alarm-delivery-failed-{CDN_METRICS_REGION}": "SNS failed to deliver a CloudFront alarm "
+        f"notification from the {CDN_METRICS_REGION} twin topic to a subscriber. Check that topic's "
+        "subscriptions (each pager must be subscribed to both topics).",
         "healthcheck-failing": "The synthetic upload (sign -> PUT -> read through the CDN, CORS, ETag) failed "
         "for two runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
         f"the check's log lines (/aws/lambda/{t.health_check_function_name}).",
@@ -119,6 +141,10 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
         }
 
     above, east = "GreaterThanThreshold", CDN_METRICS_REGION
+    cdn_4xx = {
+        "requests": Metric("AWS/CloudFront", "Requests", cdn, "Sum"),
+        "rate": Metric("AWS/CloudFront", "4xxErrorRate", cdn, "Average"),
+    }
     signer_failures = Metric(f"{SIGNER_METRIC_NAMESPACE}/{t.stack}", FAILED_SIGNINGS_METRIC, {}, "Sum")
     specs = [
         AlarmSpec("signer-failed-signings", metric=signer_failures),
@@ -129,8 +155,12 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
         AlarmSpec("api-4xx-rate", expression="IF(requests >= 20, 100 * errors / requests, 0)", expression_label="4xx % of requests", metrics=api_ratio("4xx"), comparison=above, threshold=25, periods=3),
         AlarmSpec("api-latency-p99", metric=Metric("AWS/ApiGateway", "Latency", api, "p99"), comparison=above, threshold=3000, periods=3),
         AlarmSpec("cdn-5xx-rate", metric=Metric("AWS/CloudFront", "5xxErrorRate", cdn, "Average"), comparison=above, threshold=2, periods=2, region=east),
-        AlarmSpec("cdn-4xx-rate", metric=Metric("AWS/CloudFront", "4xxErrorRate", cdn, "Average"), comparison=above, threshold=15, periods=3, region=east),
+        AlarmSpec("cdn-4xx-rate", expression=f"IF(requests >= {CDN_4XX_MIN_REQUESTS}, rate, 0)", expression_label="4xx % of responses (enough traffic)", metrics=cdn_4xx, comparison=above, threshold=15, periods=3, region=east),
     ]  # fmt: skip
+    for region, topic in alarm_topic_names(t.name_prefix, t.region).items():
+        what = "alarm-delivery-failed" if region == t.region else f"alarm-delivery-failed-{region}"
+        failed = Metric("AWS/SNS", "NumberOfNotificationsFailed", {"TopicName": topic}, "Sum")
+        specs.append(AlarmSpec(what, metric=failed, region=None if region == t.region else region))
     if t.health_check_function_name is not None:
         check = Metric(HEALTH_CHECK_NAMESPACE, "Success", {"Stack": t.stack}, "Minimum")
         # A check that stops running (or reporting) is a failure too: missing data breaches.

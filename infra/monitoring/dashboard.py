@@ -17,6 +17,7 @@ def dashboard_body(
     distribution_id: str,
     health_check_function: str | None,
     alarm_arns: list[str],
+    waf_web_acl: str | None = None,
 ) -> dict[str, Any]:
     """One dashboard: alarms, signer, API, CDN (us-east-1) and the synthetic check."""
     fn = ["FunctionName", function_name]
@@ -131,4 +132,18 @@ def dashboard_body(
                 21,
             ),
         ]
+    if waf_web_acl is not None:
+        acl = ["WebACL", waf_web_acl, "Rule", "ALL"]
+        widgets.append(
+            metric_widget(
+                "CDN WAF: allowed / blocked requests",
+                [
+                    ["AWS/WAFV2", "AllowedRequests", *acl, {"stat": "Sum"}],
+                    ["AWS/WAFV2", "BlockedRequests", *acl, {"stat": "Sum"}],
+                ],
+                0,
+                27,
+                widget_region=CDN_METRICS_REGION,
+            )
+        )
     return {"widgets": widgets}

@@ -21,6 +21,7 @@ from infra.policies.cdn import (
     CDN_CORS_METHODS,
     CDN_EXPOSED_HEADERS,
     CDN_ORIGIN_REQUEST_HEADERS,
+    WAF_MANAGED_RULE_GROUP,
     cache_key_parameters,
     cache_policy_ttls,
     cdn_cors,
@@ -28,6 +29,8 @@ from infra.policies.cdn import (
     cdn_security_headers,
     manifest_path_patterns,
     segment_path_patterns,
+    waf_rules,
+    waf_visibility,
 )
 from infra.policies.iam import (
     HEALTH_CHECK_JOB_PREFIX,
@@ -105,6 +108,7 @@ __all__ = [
     "PUBLIC_ACCESS_BLOCK",
     "S3_ACCESS_LOG_PREFIX",
     "SIGNER_METRIC_NAMESPACE",
+    "WAF_MANAGED_RULE_GROUP",
     "alarm_topic_key_policy",
     "alarm_topic_policy",
     "api_access_log_format",
@@ -126,8 +130,8 @@ __all__ = [
     "lambda_trust_policy",
     "log_bucket_lifecycle_rules",
     "log_bucket_policy",
-    "noncurrent_versions_rule",
     "manifest_path_patterns",
+    "noncurrent_versions_rule",
     "probe_object_arns",
     "same_account",
     "scheduler_permissions",
@@ -136,5 +140,7 @@ __all__ = [
     "segment_path_patterns",
     "service_trust",
     "signer_permissions",
+    "waf_rules",
+    "waf_visibility",
     "write_own_logs",
 ]

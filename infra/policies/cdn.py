@@ -97,3 +97,34 @@ def manifest_path_patterns() -> list[str]:
 
 def segment_path_patterns() -> list[str]:
     return [f"*{ext}" for ext in media.SEGMENT_PATH_EXTENSIONS]
+
+
+# --- WAF (opt-in): AWS's managed common rules, then a per-IP rate limit --------------------------
+WAF_MANAGED_RULE_GROUP = "AWSManagedRulesCommonRuleSet"
+
+
+def waf_visibility(metric_name: str) -> dict[str, Any]:
+    return {"cloudwatchMetricsEnabled": True, "metricName": metric_name, "sampledRequestsEnabled": True}
+
+
+def waf_rules(name_prefix: str, rate_limit_per_5_minutes: int) -> list[dict[str, Any]]:
+    """Web ACL rules: the common rule set (its own block actions kept: overrideAction none), then
+    one IP may make at most ``rate_limit_per_5_minutes`` requests per 5 minutes."""
+    return [
+        {
+            "name": "aws-common-rules",
+            "priority": 0,
+            "overrideAction": {"none": {}},
+            "statement": {"managedRuleGroupStatement": {"vendorName": "AWS", "name": WAF_MANAGED_RULE_GROUP}},
+            "visibilityConfig": waf_visibility(f"{name_prefix}-cdn-common"),
+        },
+        {
+            "name": "rate-limit-per-ip",
+            "priority": 1,
+            "action": {"block": {}},
+            "statement": {
+                "rateBasedStatement": {"limit": rate_limit_per_5_minutes, "aggregateKeyType": "IP"}
+            },
+            "visibilityConfig": waf_visibility(f"{name_prefix}-cdn-rate-limit"),
+        },
+    ]

@@ -62,9 +62,13 @@ EXPECTED_ALARMS = {
     "signer-duration-p99": ("AWS/Lambda", "Duration", "p99", ">=", 8000, 3, "notBreaching"),
     "api-latency-p99": ("AWS/ApiGateway", "Latency", "p99", ">", 3000, 3, "notBreaching"),
     "cdn-5xx-rate": ("AWS/CloudFront", "5xxErrorRate", "Average", ">", 2, 2, "notBreaching"),
-    "cdn-4xx-rate": ("AWS/CloudFront", "4xxErrorRate", "Average", ">", 15, 3, "notBreaching"),
     "healthcheck-failing": ("LuxVideo/HealthCheck", "Success", "Minimum", "<", 1, 2, "breaching"),
-}
+    "alarm-delivery-failed": ("AWS/SNS", "NumberOfNotificationsFailed", "Sum", ">=", 1, 1, "notBreaching"),
+    "alarm-delivery-failed-us-east-1": (
+        "AWS/SNS", "NumberOfNotificationsFailed", "Sum", ">=", 1, 1, "notBreaching",
+    ),
+}  # fmt: skip
+IN_US_EAST_1 = ("monitoring-cdn-", "monitoring-alarm-delivery-failed-us-east-1")
 COMPARISONS = {
     ">=": "GreaterThanOrEqualToThreshold",
     ">": "GreaterThanThreshold",
@@ -75,7 +79,7 @@ COMPARISONS = {
 def test_the_stack_declares_exactly_the_documented_alarms(dev: Plan) -> None:
     names = sorted(r.inputs["name"] for r in dev.of_type(ALARM))
     assert names == sorted(
-        f"lux-video-dev-{what}" for what in [*EXPECTED_ALARMS, "api-5xx-rate", "api-4xx-rate"]
+        f"lux-video-dev-{what}" for what in [*EXPECTED_ALARMS, "api-5xx-rate", "api-4xx-rate", "cdn-4xx-rate"]
     )
 
 
@@ -91,7 +95,7 @@ def test_single_metric_alarms(dev: Plan, what: str) -> None:
     assert inputs["evaluationPeriods"] == inputs["datapointsToAlarm"] == periods
     assert inputs["period"] == 300
     assert inputs["treatMissingData"] == missing
-    topic = EAST_TOPIC_ARN if what.startswith("cdn-") else TOPIC_ARN
+    topic = EAST_TOPIC_ARN if f"monitoring-{what}".startswith(IN_US_EAST_1) else TOPIC_ARN
     assert inputs["alarmActions"] == inputs["okActions"] == [topic]
     assert "README.md#monitoring" in inputs["alarmDescription"]
 
@@ -103,7 +107,12 @@ def test_alarm_dimensions_are_bound_to_the_stack_resources(dev: Plan) -> None:
     assert "dimensions" not in alarm(dev, "signer-failed-signings")  # a metric filter's metric has none
     assert alarm(dev, "api-latency-p99")["dimensions"] == {"ApiId": api_id(dev), "Stage": "$default"}
     cdn = {"DistributionId": dev.outputs["distributionId"], "Region": "Global"}
-    assert alarm(dev, "cdn-5xx-rate")["dimensions"] == alarm(dev, "cdn-4xx-rate")["dimensions"] == cdn
+    assert alarm(dev, "cdn-5xx-rate")["dimensions"] == cdn
+    assert all(q["metric"]["dimensions"] == cdn for q in alarm(dev, "cdn-4xx-rate")["metricQueries"][:2])
+    assert alarm(dev, "alarm-delivery-failed")["dimensions"] == {"TopicName": "lux-video-dev-alarms"}
+    assert alarm(dev, "alarm-delivery-failed-us-east-1")["dimensions"] == {
+        "TopicName": "lux-video-dev-alarms-us-east-1"
+    }
     assert alarm(dev, "healthcheck-failing")["dimensions"] == {"Stack": "dev"}
 
 
@@ -149,16 +158,19 @@ def test_cloudfront_alarms_use_an_explicit_us_east_1_provider_with_the_stack_tag
     }
     assert provider.parent == dev.one("lux:monitoring:Monitoring").urn
     east = [r for r in dev.resources if r.provider and r.provider.startswith(provider.urn + "::")]
-    assert sorted(r.name for r in east) == [
-        "monitoring-alarms-us-east-1",
-        "monitoring-alarms-us-east-1-key",
-        "monitoring-alarms-us-east-1-key-alias",
-        "monitoring-alarms-us-east-1-policy",
-        "monitoring-cdn-4xx-rate",
-        "monitoring-cdn-5xx-rate",
-    ]
+    assert sorted(r.name for r in east) == sorted(
+        [
+            "monitoring-alarms-us-east-1",
+            "monitoring-alarms-us-east-1-key",
+            "monitoring-alarms-us-east-1-key-alias",
+            "monitoring-alarm-delivery-failed-us-east-1",
+            "monitoring-alarms-us-east-1-policy",
+            "monitoring-cdn-4xx-rate",
+            "monitoring-cdn-5xx-rate",
+        ]
+    )
     for resource in dev.of_type(ALARM):
-        if not resource.name.startswith("monitoring-cdn-"):
+        if not resource.name.startswith(IN_US_EAST_1):
             assert resource.provider is None or "us-east-1" not in resource.provider, resource.name
 
 
@@ -309,7 +321,7 @@ def test_dashboard_shows_the_signer_api_cdn_and_check(dev: Plan) -> None:
     assert cdn_widgets and all(w["properties"]["region"] == "us-east-1" for w in cdn_widgets)
     (alarms,) = [w for w in body["widgets"] if w["type"] == "alarm"]
     assert sorted(alarms["properties"]["alarms"]) == sorted(
-        f"arn:aws:cloudwatch:{'us-east-1' if r.name.startswith('monitoring-cdn-') else 'us-west-2'}:123456789012:alarm:{r.inputs['name']}"
+        f"arn:aws:cloudwatch:{'us-east-1' if r.name.startswith(IN_US_EAST_1) else 'us-west-2'}:123456789012:alarm:{r.inputs['name']}"
         for r in dev.of_type(ALARM)
     )
 
@@ -360,3 +372,53 @@ def test_jwt_without_a_token_secret_is_fine_when_the_check_is_off() -> None:
 def test_every_monitoring_resource_passes_every_rule(dev: Plan, secured: Plan) -> None:
     for plan in (dev, secured):
         assert rules.check_resources((r.type, r.inputs) for r in plan.resources if r.custom) == []
+
+
+def _evaluate(expression: str, values: dict[str, float]) -> float:
+    """CloudWatch's IF(a >= N, b, c) as the alarm uses it (the only form it uses)."""
+    match = re.fullmatch(r"IF\((\w+) >= (\d+), (\w+), 0\)", expression)
+    assert match, expression
+    guard, minimum, value = match.groups()
+    return values[value] if values[guard] >= int(minimum) else 0
+
+
+def test_cdn_4xx_rate_pages_only_with_real_traffic(dev: Plan) -> None:
+    """A handful of scanner 404s at night must not page: the ratio counts only with enough requests."""
+    inputs = alarm(dev, "cdn-4xx-rate")
+    requests, rate, ratio = inputs["metricQueries"]
+    assert (requests["id"], requests["metric"]["metricName"], requests["metric"]["stat"]) == (
+        "requests",
+        "Requests",
+        "Sum",
+    )
+    assert (rate["id"], rate["metric"]["metricName"], rate["metric"]["stat"]) == (
+        "rate",
+        "4xxErrorRate",
+        "Average",
+    )
+    assert inputs["comparisonOperator"] == "GreaterThanThreshold" and inputs["threshold"] == 15
+    expression = ratio["expression"]
+    scanners = _evaluate(expression, {"requests": 12, "rate": 100.0})  # 12 probes, all 404
+    outage = _evaluate(expression, {"requests": 5000, "rate": 40.0})
+    assert scanners <= inputs["threshold"] < outage
+    # Break it: without the guard the scanners would page.
+    assert (
+        _evaluate(expression.replace(">= 500", ">= 0"), {"requests": 12, "rate": 100.0}) > inputs["threshold"]
+    )
+
+
+def test_waf_metrics_are_on_the_dashboard_only_with_a_waf() -> None:
+    def waf_metrics(plan: Plan) -> list[Any]:
+        body = json.loads(plan.one(DASHBOARD).inputs["dashboardBody"])
+        return [
+            m
+            for w in body["widgets"]
+            if w["type"] == "metric"
+            for m in w["properties"]["metrics"]
+            if m[0] == "AWS/WAFV2"
+        ]
+
+    assert waf_metrics(plan_for("dev")) == []
+    prod = waf_metrics(plan_for("prod"))
+    assert {m[1] for m in prod} == {"AllowedRequests", "BlockedRequests"}
+    assert all(m[2:6] == ["WebACL", "lux-video-prod-cdn", "Rule", "ALL"] for m in prod)
