@@ -79,9 +79,10 @@ class Cdn(pulumi.ComponentResource):
         self.response_headers_policy = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
             name=f"{config.name_prefix}-media-headers",
-            comment="CORS for players, ETag exposed, security headers",
+            comment="CORS for players, ETag exposed, security headers, unsigned representation headers removed",
             cors_config=policies.cdn_cors(config.cors_allowed_origins),
             security_headers_config=policies.cdn_security_headers(),
+            remove_headers_config=policies.cdn_remove_headers(),
             opts=adopting("responseHeadersPolicy"),
         )
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from policy import rules_edge
+
 Props = Mapping[str, Any]
 
 SUPPORTED_PYTHON_RUNTIMES = frozenset({"python3.12", "python3.13", "python3.14"})
@@ -316,6 +318,7 @@ RESOURCE_RULES.update(
             "Every alarm notifies on ALARM and OK, treats missing data explicitly and has a runbook description.",
             alarms_notify_on_alarm_and_ok,
         ),
+        **rules_edge.RESOURCE_RULES,
     }
 )
 

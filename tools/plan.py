@@ -217,7 +217,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.update(fqdn=str(inputs.get("name") or name).rstrip("."))
         elif typ == "aws:wafv2/webAcl:WebAcl":
             resource_id = _uuid_like(typ, name)
-            state.update(arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:global/webacl/{inputs.get('name')}/{resource_id}")
+            state.update(
+                arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:global/webacl/{inputs.get('name')}/{resource_id}"
+            )
         elif typ == "aws:sns/topic:Topic":
             topic = inputs.get("name") or name
             state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)

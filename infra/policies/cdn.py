@@ -46,6 +46,17 @@ def cdn_origin_request_parameters() -> dict[str, Any]:
     }
 
 
+# Representation headers an uploader could add to a pre-signed PUT without signing them: S3 would
+# store and serve them (a download prompt, a wrong language, a stale Expires). The edge removes them
+# from every response. Content-Encoding cannot be removed by CloudFront (read-only for its response
+# headers policies and functions): the signer signs it instead, so a client cannot choose it.
+CDN_REMOVED_HEADERS = ("Content-Disposition", "Content-Language", "Expires")
+
+
+def cdn_remove_headers() -> dict[str, Any]:
+    return {"items": [{"header": header} for header in CDN_REMOVED_HEADERS]}
+
+
 def cdn_security_headers() -> dict[str, Any]:
     """Security headers on every media response (media is never framed or sniffed)."""
     return {

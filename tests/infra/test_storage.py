@@ -59,7 +59,13 @@ def test_bucket_encrypts_by_default(dev_plan: Plan) -> None:
 def test_bucket_cors_allows_direct_uploads_and_cdn_read_preflights_and_exposes_etag(dev_plan: Plan) -> None:
     uploads, reads = dev_plan.one(BUCKET_CORS).inputs["corsRules"]
     assert uploads["allowedMethods"] == ["PUT"]
-    assert sorted(uploads["allowedHeaders"]) == ["cache-control", "content-length", "content-type"]
+    # If-None-Match: immutable files are signed create-only, and a browser must be allowed to send it.
+    assert sorted(uploads["allowedHeaders"]) == [
+        "cache-control",
+        "content-length",
+        "content-type",
+        "if-none-match",
+    ]
     # GET preflights arrive from players through CloudFront's origin request policy.
     assert sorted(reads["allowedMethods"]) == ["GET", "HEAD"]
     assert sorted(reads["allowedHeaders"]) == ["if-modified-since", "if-none-match", "range"]
