@@ -20,7 +20,7 @@ IAM_VERSION = "2012-10-17"
 # Direct uploads: browsers PUT with the signed headers (Content-Length cannot be set by browsers;
 # listed for clarity).
 BUCKET_CORS_UPLOAD_METHODS = ("PUT",)
-BUCKET_CORS_UPLOAD_HEADERS = ("content-type", "content-length", "cache-control")
+BUCKET_CORS_UPLOAD_HEADERS = ("content-type", "content-length", "cache-control", "if-none-match")
 # Reads through the CDN: CloudFront forwards the viewer's preflight to S3 (origin request policy
 # below), so S3 must admit the headers players send.
 BUCKET_CORS_READ_METHODS = ("GET", "HEAD")

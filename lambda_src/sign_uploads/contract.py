@@ -168,6 +168,9 @@ def _file_spec(
         expected_type = media.content_type_for(path)
         if expected_type is None:
             path_problem = f"unsupported file type; allowed extensions: {' '.join(sorted(media.MEDIA_TYPES))}"
+        elif media.raw_extension_of(path) != media.extension_of(path):
+            # CloudFront path patterns are case-sensitive: '*.m3u8' would miss 'master.M3U8'.
+            path_problem, expected_type = "extension must be lower case", None
     if path_problem is not None:
         problems.append(Problem(f"{where}.path", path_problem))
 

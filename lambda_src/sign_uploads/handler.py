@@ -94,20 +94,29 @@ def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any
     for file in request.files:
         key = prefix + file.path  # paths are validated to the URL-safe alphabet: no quoting needed
         cache_control = media.cache_control_for(file.path)
+        create_only = media.is_create_only(file.path)
         url = presigner.presign(
-            key, content_type=file.content_type, content_length=file.size, cache_control=cache_control
+            key,
+            content_type=file.content_type,
+            content_length=file.size,
+            cache_control=cache_control,
+            create_only=create_only,
         )
+        headers = {
+            "Content-Type": file.content_type,
+            "Content-Length": str(file.size),
+            "Cache-Control": cache_control,
+        }
+        if create_only:
+            name, value = media.CREATE_ONLY_HEADER
+            headers[name] = value
         uploads.append(
             {
                 "path": file.path,
                 "key": key,
                 "method": "PUT",
                 "url": url,
-                "headers": {
-                    "Content-Type": file.content_type,
-                    "Content-Length": str(file.size),
-                    "Cache-Control": cache_control,
-                },
+                "headers": headers,
                 "publicUrl": f"{config.public_base_url}/{key}",
             }
         )

@@ -8,8 +8,10 @@ URL costs one SHA-256 and one HMAC. The output is byte-identical to botocore's
 credentials and clock (``tests/signer/test_signature.py`` proves it over thousands of cases).
 
 Signed headers are ``cache-control;content-length;content-type;host`` (what botocore signs for
-``put_object`` with ``CacheControl``, ``ContentLength`` and ``ContentType``): S3 rejects an upload
-whose length, type or caching header differs from the one signed.
+``put_object`` with ``CacheControl``, ``ContentLength`` and ``ContentType``), plus
+``if-none-match`` (``IfNoneMatch="*"``) for a create-only upload: S3 rejects an upload whose
+length, type or caching header differs from the one signed, and answers 412 to a create-only
+upload whose key already exists.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SIGNED_HEADERS = "cache-control;content-length;content-type;host"
+CREATE_ONLY_SIGNED_HEADERS = f"{SIGNED_HEADERS};if-none-match"
 _SAFE = "-_.~"  # RFC 3986 unreserved: what SigV4 leaves unescaped in query values.
 
 
@@ -55,7 +58,7 @@ class PutPresigner:
     ``<endpoint>/<bucket>/<key>``, signed for the endpoint's host.
     """
 
-    __slots__ = ("_canonical_query", "_host", "_key", "_origin", "_path_prefix", "_query", "_sts_prefix")
+    __slots__ = ("_host", "_key", "_origin", "_path_prefix", "_queries", "_sts_prefix")
 
     def __init__(
         self,
@@ -84,29 +87,39 @@ class PutPresigner:
         self._key = signing_key(secret_key, amz_date[:8], region)
         self._sts_prefix = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
 
-        params = {
-            "X-Amz-Algorithm": ALGORITHM,
-            "X-Amz-Credential": f"{access_key}/{scope}",
-            "X-Amz-Date": amz_date,
-            "X-Amz-Expires": str(expires),
-            "X-Amz-SignedHeaders": SIGNED_HEADERS,
-        }
-        if session_token is not None:
-            params["X-Amz-Security-Token"] = session_token
-        encoded = [(name, quote(value, safe=_SAFE)) for name, value in params.items()]
-        # The URL keeps botocore's parameter order; the signature covers them sorted.
-        self._query = "&".join(f"{name}={value}" for name, value in encoded)
-        self._canonical_query = "&".join(f"{name}={value}" for name, value in sorted(encoded))
+        # (URL query, canonical query) for a plain and for a create-only upload: built once per job.
+        self._queries: dict[bool, tuple[str, str]] = {}
+        for create_only, signed_headers in ((False, SIGNED_HEADERS), (True, CREATE_ONLY_SIGNED_HEADERS)):
+            params = {
+                "X-Amz-Algorithm": ALGORITHM,
+                "X-Amz-Credential": f"{access_key}/{scope}",
+                "X-Amz-Date": amz_date,
+                "X-Amz-Expires": str(expires),
+                "X-Amz-SignedHeaders": signed_headers,
+            }
+            if session_token is not None:
+                params["X-Amz-Security-Token"] = session_token
+            encoded = [(name, quote(value, safe=_SAFE)) for name, value in params.items()]
+            # The URL keeps botocore's parameter order; the signature covers them sorted.
+            self._queries[create_only] = (
+                "&".join(f"{name}={value}" for name, value in encoded),
+                "&".join(f"{name}={value}" for name, value in sorted(encoded)),
+            )
 
-    def presign(self, key: str, *, content_type: str, content_length: int, cache_control: str) -> str:
-        """The URL for one object; the client must send exactly these three headers."""
+    def presign(
+        self, key: str, *, content_type: str, content_length: int, cache_control: str, create_only: bool
+    ) -> str:
+        """The URL for one object; the client must send exactly these headers (and
+        ``If-None-Match: *`` when ``create_only``: S3 then refuses to overwrite with 412)."""
         path = f"{self._path_prefix}/{quote(key, safe='/~')}"
+        query, canonical_query = self._queries[create_only]
         canonical_request = (
-            f"PUT\n{path}\n{self._canonical_query}\n"
+            f"PUT\n{path}\n{canonical_query}\n"
             f"cache-control:{_trim(cache_control)}\ncontent-length:{content_length}\n"
-            f"content-type:{_trim(content_type)}\nhost:{self._host}\n\n"
-            f"{SIGNED_HEADERS}\nUNSIGNED-PAYLOAD"
+            f"content-type:{_trim(content_type)}\nhost:{self._host}\n"
+            + ("if-none-match:*\n\n" + CREATE_ONLY_SIGNED_HEADERS if create_only else "\n" + SIGNED_HEADERS)
+            + "\nUNSIGNED-PAYLOAD"
         )
         string_to_sign = self._sts_prefix + hashlib.sha256(canonical_request.encode()).hexdigest()
         signature = hmac.digest(self._key, string_to_sign.encode(), "sha256").hex()
-        return f"{self._origin}{path}?{self._query}&X-Amz-Signature={signature}"
+        return f"{self._origin}{path}?{query}&X-Amz-Signature={signature}"

@@ -47,14 +47,17 @@ def test_returns_one_constrained_put_per_file_under_the_job_prefix() -> None:
         assert upload["method"] == "PUT"
         assert upload["url"].startswith(f"https://{BUCKET}.s3.us-west-2.amazonaws.com/{upload['key']}?")
         assert upload["publicUrl"] == f"{PUBLIC_BASE_URL}/{upload['key']}"
-        assert set(upload["headers"]) == {"Content-Type", "Content-Length", "Cache-Control"}
+    manifest, segment = (upload["headers"] for upload in body["uploads"])
+    assert set(manifest) == {"Content-Type", "Content-Length", "Cache-Control"}
+    assert set(segment) == {"Content-Type", "Content-Length", "Cache-Control", "If-None-Match"}
+    assert segment["If-None-Match"] == "*"
 
 
 def test_urls_use_sigv4_query_auth_on_the_regional_endpoint_never_sigv2() -> None:
     url = ok(files("a.ts"))["uploads"][0]["url"]
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    assert query["X-Amz-SignedHeaders"] == ["cache-control;content-length;content-type;host"]
+    assert query["X-Amz-SignedHeaders"] == ["cache-control;content-length;content-type;host;if-none-match"]
     assert "Signature" not in query and "AWSAccessKeyId" not in query
     assert urlsplit(url).hostname == f"{BUCKET}.s3.us-west-2.amazonaws.com"
     assert SECRET_KEY not in url
@@ -73,12 +76,21 @@ def test_generated_job_id_is_unguessable_and_unique() -> None:
 
 
 def test_content_type_is_inferred_from_the_extension() -> None:
-    uploads = ok(files("master.m3u8", "SEG.TS", "poster.jpeg"))["uploads"]
+    uploads = ok(files("master.m3u8", "SEG.ts", "poster.jpeg"))["uploads"]
     assert [u["headers"]["Content-Type"] for u in uploads] == [
         "application/vnd.apple.mpegurl",
         "video/mp2t",
         "image/jpeg",
     ]
+
+
+@pytest.mark.parametrize("path", ["master.M3U8", "seg.TS", "a/b.Mp4", "thumb.JPEG", "x.jpG"])
+def test_an_extension_that_is_not_lower_case_is_refused(path: str) -> None:
+    """CloudFront path patterns are case-sensitive: '*.m3u8' would not match 'master.M3U8', so
+    such a file would get the default cache behaviour instead of its own."""
+    reply = refused({"files": [{"path": "ok.ts", "size": 1}, {"path": path, "size": 1}]})
+    assert reply.error_code == "validation_failed"
+    assert reply.json["error"]["details"] == [{"field": "files[1].path", "problem": "extension must be lower case"}]
 
 
 def test_matching_content_type_is_accepted_in_any_case() -> None:
