@@ -23,12 +23,14 @@ if TYPE_CHECKING or __package__:
     from .contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
     from .keys import job_prefix
     from .sigv4 import PutPresigner
+    from .subject_key import subject_key
 else:
     import media
     from config import Config, ConfigError, load_config
     from contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
     from keys import job_prefix
     from sigv4 import PutPresigner
+    from subject_key import subject_key
 
 if TYPE_CHECKING:
     from awslambdaric.lambda_context import LambdaContext
@@ -78,7 +80,8 @@ def handler(
 def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any]:
     """The 200 body: one constrained PUT URL per file, all under the job's prefix."""
     job_id = request.job_id or os.urandom(16).hex()  # 128 random bits: unguessable
-    prefix = job_prefix(config.prefix, request.subject, job_id)
+    hmac_key = None if request.subject is None else subject_key(config, now=now)  # once per container
+    prefix = job_prefix(config.prefix, request.subject, job_id, hmac_key)
     credentials = config.credentials
     presigner = PutPresigner(
         access_key=credentials.access_key,

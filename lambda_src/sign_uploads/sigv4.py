@@ -1,4 +1,5 @@
-"""SigV4 query-string signing of S3 ``PutObject`` URLs, with the standard library only.
+"""SigV4 with the standard library only: query-string signing of S3 ``PutObject`` URLs, and
+header signing of one AWS JSON API call (:func:`signed_headers`, for Secrets Manager).
 
 Why not botocore: importing boto3 and building a client costs ~200 ms of cold start, and
 ``generate_presigned_url`` spends ~170 µs per URL rebuilding what is the same for every file of a
@@ -33,18 +34,21 @@ def _hmac(key: bytes, message: str) -> bytes:
 
 
 @lru_cache(maxsize=16)
-def signing_key(secret_key: str, date: str, region: str) -> bytes:
+def signing_key(secret_key: str, date: str, region: str, service: str = "s3") -> bytes:
     """The day's derived key; cached because it is the same for every URL of every job that day."""
     key = _hmac(f"AWS4{secret_key}".encode(), date)
     key = _hmac(key, region)
-    key = _hmac(key, "s3")
+    key = _hmac(key, service)
     return _hmac(key, "aws4_request")
+
+
+def dns_suffix(region: str) -> str:
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 
 def regional_host(bucket: str, region: str) -> str:
     """The regional virtual-hosted endpoint (never the global one: it redirects and breaks CORS)."""
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"{bucket}.s3.{region}.{suffix}"
+    return f"{bucket}.s3.{region}.{dns_suffix(region)}"
 
 
 def _trim(value: str) -> str:
@@ -123,3 +127,51 @@ class PutPresigner:
         string_to_sign = self._sts_prefix + hashlib.sha256(canonical_request.encode()).hexdigest()
         signature = hmac.digest(self._key, string_to_sign.encode(), "sha256").hex()
         return f"{self._origin}{path}?{query}&X-Amz-Signature={signature}"
+
+
+def signed_headers(
+    *,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    service: str,
+    region: str,
+    access_key: str,
+    secret_key: str,
+    session_token: str | None,
+    now: float,
+) -> dict[str, str]:
+    """The headers of a SigV4 header-signed ``POST`` of ``body`` to ``url`` (no query string):
+    ``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` and ``Authorization``, exactly as
+    botocore's ``SigV4Auth.add_auth`` computes them (``tests/signer/test_sigv4_headers.py``).
+    Every given header and ``host`` is signed; the payload is hashed."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    parts = urlsplit(url)
+    default_port = ":443" if parts.scheme == "https" else ":80"
+    result = {**headers, "X-Amz-Date": amz_date}
+    if session_token is not None:
+        result["X-Amz-Security-Token"] = session_token
+    canonical = {name.lower(): _trim(value) for name, value in result.items()}
+    canonical["host"] = parts.netloc.removesuffix(default_port)
+    names = sorted(canonical)
+    signed = ";".join(names)
+    canonical_request = "\n".join(
+        [
+            "POST",
+            quote(parts.path or "/", safe="/~"),
+            "",
+            "".join(f"{name}:{canonical[name]}\n" for name in names),
+            signed,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    string_to_sign = (
+        f"{ALGORITHM}\n{amz_date}\n{scope}\n" + hashlib.sha256(canonical_request.encode()).hexdigest()
+    )
+    key = signing_key(secret_key, amz_date[:8], region, service)
+    signature = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
+    result["Authorization"] = (
+        f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
+    )
+    return result

@@ -69,7 +69,9 @@ class FakeS3:
 
     def put(self, url: str, headers: dict[str, str], *, at: float | None = None) -> int:
         params = dict(parse_qsl(urlsplit(url).query))
-        when = calendar.timegm(time.strptime(params["X-Amz-Date"], "%Y%m%dT%H%M%SZ")) + 1 if at is None else at
+        when = (
+            calendar.timegm(time.strptime(params["X-Amz-Date"], "%Y%m%dT%H%M%SZ")) + 1 if at is None else at
+        )
         if not s3_accepts("PUT", url, headers, self.secret_key, at=when):
             return 403
         key = unquote(urlsplit(url).path)

@@ -29,7 +29,11 @@ def behaviour_for(path: str) -> str:
 
 
 def upper_case_variants(extension: str) -> set[str]:
-    variants = {extension.upper(), extension[:2].upper() + extension[2:], extension[:-1] + extension[-1].upper()}
+    variants = {
+        extension.upper(),
+        extension[:2].upper() + extension[2:],
+        extension[:-1] + extension[-1].upper(),
+    }
     return variants - {extension}
 
 

@@ -90,7 +90,9 @@ def test_an_extension_that_is_not_lower_case_is_refused(path: str) -> None:
     such a file would get the default cache behaviour instead of its own."""
     reply = refused({"files": [{"path": "ok.ts", "size": 1}, {"path": path, "size": 1}]})
     assert reply.error_code == "validation_failed"
-    assert reply.json["error"]["details"] == [{"field": "files[1].path", "problem": "extension must be lower case"}]
+    assert reply.json["error"]["details"] == [
+        {"field": "files[1].path", "problem": "extension must be lower case"}
+    ]
 
 
 def test_matching_content_type_is_accepted_in_any_case() -> None:
@@ -370,6 +372,9 @@ def test_anonymous_job_id_cannot_reach_a_subject_namespace() -> None:
         ("AUTH_REQUIRED", "yes"),
         ("S3_ENDPOINT_URL", "http://s3.example.com:4566"),
         ("S3_ENDPOINT_URL", "http://127.0.0.1:4566/base"),
+        ("SUBJECT_KEY_SECRET_ID", "not a secret id!"),
+        ("SECRETS_ENDPOINT_URL", "http://secrets.example.com"),
+        ("PUBLIC_BASE_URL", "https://cdn.example.com/" + "a" * 256),
         ("S3_ENDPOINT_URL", "http://8.8.8.8:4566"),
         ("PUBLIC_BASE_URL", "http://172.32.0.1:8700"),
         ("PUBLIC_BASE_URL", "http://192.168.1.20.nip.io:8700"),
@@ -474,9 +479,14 @@ def test_environment_builder_and_loader_round_trip() -> None:
             max_files=25,
             max_file_bytes=1234,
             auth_required=True,
+            health_check_role_name="lux-video-x-healthcheck-role",
+            subject_key_secret_id="lux-video/x/subject-key",
         ),
         **config.runtime_environment(
-            region="eu-central-1", credentials=credentials, endpoint_url="http://127.0.0.1:9000"
+            region="eu-central-1",
+            credentials=credentials,
+            endpoint_url="http://127.0.0.1:9000",
+            secrets_endpoint_url="http://127.0.0.1:9001",
         ),
     }
     assert set(environ) == set(config.VARIABLES)
@@ -491,6 +501,9 @@ def test_environment_builder_and_loader_round_trip() -> None:
         auth_required=True,
         endpoint_url="http://127.0.0.1:9000",
         credentials=credentials,
+        health_check_role_name="lux-video-x-healthcheck-role",
+        subject_key_secret_id="lux-video/x/subject-key",
+        secrets_endpoint_url="http://127.0.0.1:9001",
     )
 
 

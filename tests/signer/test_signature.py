@@ -227,7 +227,9 @@ def test_session_token_is_signed_into_the_url(signer_env: pytest.MonkeyPatch) ->
 
 
 def test_every_file_but_the_playlists_is_signed_create_only() -> None:
-    reply = call(make_event(files("master.m3u8", "720p/index.m3u8", *(f"a{ext}" for ext in media.MEDIA_TYPES))))
+    reply = call(
+        make_event(files("master.m3u8", "720p/index.m3u8", *(f"a{ext}" for ext in media.MEDIA_TYPES)))
+    )
     for upload in reply.json["uploads"]:
         signed = parse_qs(urlsplit(upload["url"]).query)["X-Amz-SignedHeaders"][0].split(";")
         if upload["path"].endswith(".m3u8"):
@@ -242,7 +244,9 @@ def test_a_create_only_url_is_refused_without_its_if_none_match(issued: tuple[di
     assert upload["headers"]["If-None-Match"] == "*"
     without = {k: v for k, v in upload["headers"].items() if k != "If-None-Match"}
     assert not s3_accepts("PUT", upload["url"], without, SECRET_KEY, at=at + 1)
-    assert not s3_accepts("PUT", upload["url"], {**upload["headers"], "If-None-Match": '"etag"'}, SECRET_KEY, at=at + 1)
+    assert not s3_accepts(
+        "PUT", upload["url"], {**upload["headers"], "If-None-Match": '"etag"'}, SECRET_KEY, at=at + 1
+    )
 
 
 def test_s3_refuses_to_overwrite_a_segment_but_a_playlist_is_rewritable() -> None:
