@@ -26,7 +26,9 @@ DEFAULT_URL_TTL_SECONDS = 900
 MIN_URL_TTL_SECONDS = 60
 MAX_URL_TTL_SECONDS = 3600
 DEFAULT_MAX_FILES = 1000
-MAX_FILES_LIMIT = 10_000
+# The most files whose 200 response still fits Lambda's 6 MB response limit in the worst case:
+# max_files_bound() derives it by running the handler (a test holds the two equal).
+MAX_FILES_LIMIT = 1_122
 S3_SINGLE_PUT_LIMIT_BYTES = 5 * 1024**3  # S3 refuses a single PUT above 5 GiB.
 DEFAULT_MAX_FILE_BYTES = S3_SINGLE_PUT_LIMIT_BYTES
 # Longer is refused: the response-size bound on MAX_FILES assumes at most this (a domain name is at
@@ -248,3 +250,106 @@ VARIABLES = (
         region="", credentials=Credentials("", "", "x"), endpoint_url="", secrets_endpoint_url=""
     ),
 )  # fmt: skip
+
+
+# --- the response-size bound on MAX_FILES ----------------------------------------------------------
+
+# A Lambda proxy response is capped at 6 MB (6,291,456 bytes, measured on the JSON the function
+# returns: status, headers and the body as an escaped string); past it API Gateway answers 500
+# after the function logged success. The margin covers what the runtime and API Gateway add.
+LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_456
+RESPONSE_MARGIN_BYTES = 64 * 1024
+# Worst-case assumptions (docs/signer.md, "How many files"): a 2,048-character session token with
+# every fourth character URL-escaped (3,072 characters in each URL; Lambda's are ~1,100-1,400 of
+# base64, ~3% escaped), the longest real region name with the China suffix, a 20-character key id.
+WORST_SESSION_TOKEN = ("AbC/" * 512)[:2048]
+WORST_REGION = "cn-northwest-1"
+
+
+def worst_case_event(files: int) -> tuple[dict[str, object], dict[str, str]]:
+    """The API Gateway event and environment whose 200 response is the largest for ``files``
+    files: JWT subject, 64-character jobId, the longest prefix, bucket and public base URL, the
+    largest sizes and TTL, the media type with the largest entry, and paths as long as the 256 KiB
+    request body allows (so the body bound also limits n x path length)."""
+    import json
+
+    from . import media  # only for this computation (never on a request path)
+    from .contract import MAX_BODY_BYTES
+
+    def entry_size(extension: str) -> int:  # Content-Type + Cache-Control (+ If-None-Match, signed)
+        name = "x" + extension
+        create_only = len(media.CREATE_ONLY_HEADER[0]) + 30 if media.is_create_only(name) else 0
+        return len(media.MEDIA_TYPES[extension]) + len(media.cache_control_for(name)) + create_only
+
+    extension = max(sorted(media.MEDIA_TYPES), key=entry_size)
+    width = len(str(files))
+
+    def body(path_chars: int) -> str:
+        names = [f"{i:0{width}d}".ljust(path_chars - len(extension), "a") + extension for i in range(files)]
+        if files > 1:  # a top-level playlist of the same length: the response then has a playbackUrl
+            names[0] = names[0][: path_chars - 5] + ".m3u8"
+        entries = [{"path": name, "size": S3_SINGLE_PUT_LIMIT_BYTES} for name in names]
+        return json.dumps({"jobId": "J" * 64, "files": entries}, separators=(",", ":"))
+
+    shortest = width + len(extension) + 5
+    fixed = len(body(shortest)) - files * shortest
+    path_chars = min(256, (MAX_BODY_BYTES - fixed) // files)
+    if path_chars < shortest:
+        raise ValueError(f"{files} files cannot fit the request body")
+    segment = "p" * 15 + "/"
+    environ = {
+        **environment(
+            bucket="b" * 63,
+            prefix=segment * 8,  # 128 characters, the longest valid prefix
+            public_base_url="https://cdn.example.com/" + "u" * (PUBLIC_BASE_URL_MAX_CHARS - 24),
+            url_ttl_seconds=MAX_URL_TTL_SECONDS,
+            max_files=files,
+            max_file_bytes=S3_SINGLE_PUT_LIMIT_BYTES,
+            auth_required=True,
+            subject_key_secret_id="worst-case/subject-key",  # noqa: S106 -- a name, not a secret
+        ),
+        **runtime_environment(
+            region=WORST_REGION, credentials=Credentials("ASIA" + "K" * 16, "s" * 40, WORST_SESSION_TOKEN)
+        ),
+    }
+    event = {
+        "routeKey": "POST /",
+        "requestContext": {"http": {"method": "POST"}, "authorizer": {"jwt": {"claims": {"sub": "s"}}}},
+        "body": body(path_chars),
+        "isBase64Encoded": False,
+    }
+    return event, environ
+
+
+def worst_case_response_bytes(files: int) -> int:
+    """Runs the handler's steps (parse, validate, sign, respond) on :func:`worst_case_event` and
+    measures the JSON the function returns to Lambda. ``max_files`` is lifted to ``files``, so
+    counts past the current MAX_FILES_LIMIT can be measured too."""
+    import json
+
+    from . import contract, handler, subject_key
+
+    event, environ = worst_case_event(files)
+    config = load_config({**environ, "MAX_FILES": "1"})._replace(max_files=files)
+    cache_key = (WORST_REGION, "", environ["SUBJECT_KEY_SECRET_ID"])
+    subject_key._CACHE[cache_key] = b"k" * 64  # no Secrets Manager here: the key's value is irrelevant
+    try:
+        request = contract.parse_event(event, config)
+        response = handler._respond(200, handler.sign(request, config, now=4_102_444_799))
+    finally:
+        subject_key._CACHE.pop(cache_key, None)
+    return len(json.dumps(response))
+
+
+def max_files_bound() -> int:
+    """The largest n whose worst-case response fits LAMBDA_RESPONSE_LIMIT_BYTES less the margin
+    (binary search; the response size grows with n even as the body bound shortens the paths)."""
+    budget = LAMBDA_RESPONSE_LIMIT_BYTES - RESPONSE_MARGIN_BYTES
+    low, high = 1, 4096
+    while low < high:
+        middle = (low + high + 1) // 2
+        if worst_case_response_bytes(middle) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
