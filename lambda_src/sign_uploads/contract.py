@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import re
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 # A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
@@ -133,7 +134,9 @@ def _json_body(event: dict[str, Any]) -> dict[str, Any]:
             raw = body.encode()
         if len(raw) > MAX_BODY_BYTES:
             raise too_large
-        document = json.loads(raw.decode(), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        document = json.loads(
+            raw.decode(), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=Decimal
+        )
     except (binascii.Error, UnicodeError, ValueError, RecursionError):
         raise not_json from None
     if not isinstance(document, dict):
@@ -223,15 +226,31 @@ def _file_spec(
     elif content_type is not None and expected_type is not None and content_type.lower() != expected_type:
         problems.append(Problem(f"{where}.contentType", f"must be {expected_type} for this file type"))
 
-    size: Any = item.get("size")
-    if type(size) is not int:  # bool is an int subclass; true is not a size
+    size = json_integer(item.get("size"))
+    if size is None:
         problems.append(Problem(f"{where}.size", "must be an integer number of bytes"))
     elif not 1 <= size <= config.max_file_bytes:
         problems.append(Problem(f"{where}.size", f"must be between 1 and {config.max_file_bytes}"))
 
-    if len(problems) > before or expected_type is None:
+    if len(problems) > before or expected_type is None or size is None:
         return None
     return FileSpec(path, expected_type, size)
+
+
+def json_integer(value: object) -> int | None:
+    """A JSON Schema "integer": a number without a fractional part, so ``10``, ``10.0`` and ``1e1``
+    alike (numbers are parsed exactly, as Decimal: ``1.0000000000000001`` is not an integer). A
+    bool is not (it is an int subclass in Python); huge values are clamped, staying out of range."""
+    if type(value) is int:
+        return value
+    if not isinstance(value, Decimal):
+        return None
+    try:
+        if not value.is_finite() or value != value.to_integral_value():
+            return None
+        return int(value.max(Decimal(-1)).min(Decimal(10**20)))
+    except InvalidOperation:
+        return None
 
 
 def path_problem_of(path: object) -> str | None:

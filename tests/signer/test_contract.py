@@ -222,9 +222,35 @@ def test_content_type_not_matching_the_extension_is_rejected(content_type: Any) 
 # --- sizes -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [0, -1, 5 * 1024**3 + 1, 1.5, 10.0, "10", True, None, [1], 10**30])
+class Number(str):
+    """A JSON number exactly as written (json.dumps would re-format a float)."""
+
+
+def with_size(size: Any) -> Any:
+    body = {"files": [{"path": "a.ts", "size": 0}]}
+    if isinstance(size, Number):
+        return json.dumps(body).replace('"size": 0', f'"size": {size}')
+    return {"files": [{"path": "a.ts", "size": size}]}
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, -1, 5 * 1024**3 + 1, 1.5, "10", True, None, [1], 10**30, Number("1.0000000000000001"),
+     Number("1e-999999999"), Number("-0.0"), Number("5.36870912e9001"), Number("0.5")],
+)  # fmt: skip
 def test_size_outside_one_to_max_file_bytes_or_not_an_integer_is_rejected(size: Any) -> None:
-    assert refused({"files": [{"path": "a.ts", "size": size}]}).fields == ["files[0].size"]
+    assert refused(with_size(size)).fields == ["files[0].size"]
+
+
+@pytest.mark.parametrize(
+    ("written", "signed"),
+    [("10.0", "10"), ("1e3", "1000"), ("1.5e1", "15"), ("5368709120.000", "5368709120")],
+)
+def test_a_number_without_a_fraction_is_an_integer_size_as_in_json_schema(written: str, signed: str) -> None:
+    """JSON Schema's "integer" (OpenAPI 3.1) is any number whose fractional part is zero: the
+    document says integer, so the handler accepts exactly those numbers."""
+    upload = ok(with_size(Number(written)))["uploads"][0]
+    assert upload["headers"]["Content-Length"] == signed
 
 
 def test_missing_size_is_rejected() -> None:
