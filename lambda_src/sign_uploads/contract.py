@@ -10,7 +10,6 @@ import base64
 import binascii
 import json
 import re
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 # A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
@@ -135,7 +134,10 @@ def _json_body(event: dict[str, Any]) -> dict[str, Any]:
         if len(raw) > MAX_BODY_BYTES:
             raise too_large
         document = json.loads(
-            raw.decode(), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=Decimal
+            raw.decode(),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+            parse_float=_exact_number,
         )
     except (binascii.Error, UnicodeError, ValueError, RecursionError):
         raise not_json from None
@@ -154,6 +156,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _exact_number(text: str) -> Any:
+    """A JSON number with a fraction or exponent, as an exact Decimal (a float would round
+    ``1.0000000000000001`` to an integer). Imported here: ~1.5 ms that integer-only requests skip."""
+    from decimal import Decimal
+
+    return Decimal(text)
 
 
 def _validate(
@@ -243,6 +253,8 @@ def json_integer(value: object) -> int | None:
     bool is not (it is an int subclass in Python); huge values are clamped, staying out of range."""
     if type(value) is int:
         return value
+    from decimal import Decimal, InvalidOperation  # loaded already if a JSON body had such a number
+
     if not isinstance(value, Decimal):
         return None
     try:
