@@ -74,7 +74,7 @@ def settings() -> Settings:
         namespace=env.get("METRIC_NAMESPACE", DEFAULT_NAMESPACE),
         job_prefix=env.get("JOB_PREFIX", "healthcheck-"),
         check_origin=env.get("CHECK_ORIGIN", "https://healthcheck.invalid"),
-        region=env["AWS_REGION"],
+        region=env.get("AWS_REGION") or env["AWS_DEFAULT_REGION"],  # Lambda sets AWS_REGION
     )
 
 

@@ -1,9 +1,10 @@
 """Upload signer Lambda: ``POST /`` with a list of files in, constrained pre-signed PUT URLs out.
 
-API Gateway HTTP API, payload format 2.0. The contract (fields, limits, error codes) is in
-``docs/signer.md`` and ``docs/signer-openapi.yaml``; the rules themselves live in ``contract.py``
-(request), ``config.py`` (environment) and ``media.py`` (types and caching). Nothing here imports
-boto3: cold start is part of every first upload.
+API Gateway HTTP API, payload format 2.0; also ``POST /healthcheck`` (AWS_IAM, the synthetic check
+only). The contract (fields, limits, error codes) is in ``docs/signer.md`` and
+``docs/signer-openapi.yaml``; the rules themselves live in ``contract.py`` (request), ``config.py``
+(environment), ``keys.py`` (key layout), ``media.py`` (types and caching) and ``subject_key.py``
+(the subject folders' key). Nothing here imports boto3: cold start is part of every first upload.
 """
 
 from __future__ import annotations
