@@ -41,7 +41,9 @@ def test_with_jwt_required_the_health_check_needs_no_subject_and_no_subject_key(
 
 
 def test_the_reserved_prefix_is_the_one_the_key_layout_owns() -> None:
-    assert keys.HEALTH_CHECK_JOB_PREFIX == "healthcheck-"
+    from infra import policies  # its delete grant and lifecycle rule are written for this prefix
+
+    assert keys.HEALTH_CHECK_JOB_PREFIX == "healthcheck-" == policies.HEALTH_CHECK_JOB_PREFIX
     assert PROBE["jobId"].startswith(keys.HEALTH_CHECK_JOB_PREFIX)
 
 
