@@ -95,19 +95,18 @@ def warm() -> tuple[float, float]:
         config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}),
     )
 
-    def via_boto3() -> None:
+    def via_boto3() -> None:  # the same URLs: create-only (IfNoneMatch) for every file but playlists
         for f in files:
-            client.generate_presigned_url(
-                "put_object",
-                Params={
-                    "Bucket": ENV["BUCKET"],
-                    "Key": f"videos/bench/{f['path']}",
-                    "ContentType": media.content_type_for(f["path"]),
-                    "ContentLength": f["size"],
-                    "CacheControl": media.cache_control_for(f["path"]),
-                },
-                ExpiresIn=900,
-            )
+            params = {
+                "Bucket": ENV["BUCKET"],
+                "Key": f"videos/bench/{f['path']}",
+                "ContentType": media.content_type_for(f["path"]),
+                "ContentLength": f["size"],
+                "CacheControl": media.cache_control_for(f["path"]),
+            }
+            if media.is_create_only(f["path"]):
+                params["IfNoneMatch"] = "*"
+            client.generate_presigned_url("put_object", Params=params, ExpiresIn=900)
 
     via_handler()
     via_boto3()

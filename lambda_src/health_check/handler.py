@@ -5,8 +5,12 @@ Run every 5 minutes by EventBridge Scheduler. Each run prints one CloudWatch emb
 CloudWatch turns the log line into metrics, so the function needs no cloudwatch:PutMetricData.
 A failed run is reported, never raised (a retry would only blur the metrics): an exception nobody
 foresaw still ends the run as a failure of the step it happened in (``internal`` outside any step),
-with one EMF line and the probe's cleanup. Self-contained:
-stdlib plus boto3 (in the Lambda runtime, imported only for cleanup and the token secret).
+with one EMF line and the probe's cleanup.
+
+It signs through the API's IAM-authorized route ``POST <SIGNER_URL>healthcheck``: the request is
+SigV4-signed (service ``execute-api``) with the function's own credentials, and the signer accepts
+the reserved ``healthcheck-`` jobIds only from this function's role. No bearer token, no secret.
+Self-contained: stdlib plus boto3/botocore (in the Lambda runtime, imported only where used).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ DEFAULT_NAMESPACE = "LuxVideo/HealthCheck"
 
 
 class CheckFailed(Exception):
-    """A step failed; ``step`` names it (token, sign, put, cdn_read, cors, etag; ``internal`` for an
+    """A step failed; ``step`` names it (sign, put, cdn_read, cors, etag; ``internal`` for an
     unexpected exception outside any step)."""
 
     def __init__(self, step: str, message: str) -> None:
@@ -56,7 +60,7 @@ class Settings:
     namespace: str
     job_prefix: str
     check_origin: str
-    token_secret_name: str | None
+    region: str
 
 
 def settings() -> Settings:
@@ -70,8 +74,13 @@ def settings() -> Settings:
         namespace=env.get("METRIC_NAMESPACE", DEFAULT_NAMESPACE),
         job_prefix=env.get("JOB_PREFIX", "healthcheck-"),
         check_origin=env.get("CHECK_ORIGIN", "https://healthcheck.invalid"),
-        token_secret_name=env.get("TOKEN_SECRET_NAME") or None,
+        region=env.get("AWS_REGION") or env["AWS_DEFAULT_REGION"],  # Lambda sets AWS_REGION
     )
+
+
+def health_check_url(signer_url: str) -> str:
+    """The IAM-authorized route next to the public one: ``<SIGNER_URL>healthcheck``."""
+    return signer_url.rstrip("/") + "/healthcheck"
 
 
 @dataclass
@@ -90,40 +99,28 @@ def http(method: str, url: str, headers: dict[str, str], body: bytes | None = No
         return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
 
 
-def fetch_token(secret_name: str) -> str:
-    """The bearer token from Secrets Manager: the secret string itself or its JSON ``token``.
+def iam_signed_headers(config: Settings, url: str, body: bytes) -> dict[str, str]:
+    """Headers of a SigV4-signed (``execute-api``) POST with the function's own credentials."""
+    import botocore.session
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
 
-    A secret that looks like JSON (``{`` or ``[``: a JWT never starts with either) must be an
-    object with a string ``token``; anything else is a ``token`` failure, never a crash and never
-    sent as a bearer token."""
-    import boto3
-
-    try:
-        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_name)["SecretString"]
-    except Exception as error:
-        raise CheckFailed("token", f"cannot read secret {secret_name}: {error}") from None
-    if not isinstance(value, str):
-        raise CheckFailed("token", f"secret {secret_name} holds no token")
-    if value.lstrip().startswith(("{", "[")):
-        try:
-            document = json.loads(value)
-        except ValueError:
-            raise CheckFailed("token", f"secret {secret_name} is not valid JSON") from None
-        value = document.get("token") if isinstance(document, dict) else None
-        if not isinstance(value, str):
-            raise CheckFailed("token", f'secret {secret_name} is not a JSON object with a string "token"')
-    if not value:
-        raise CheckFailed("token", f"secret {secret_name} holds no token")
-    return value
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        raise CheckFailed("sign", "the function has no AWS credentials to sign with")
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", config.region).add_auth(request)
+    return dict(request.headers.items())
 
 
 def sign(config: Settings, job_id: str) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    if config.token_secret_name is not None:
-        headers["Authorization"] = f"Bearer {fetch_token(config.token_secret_name)}"
+    url = health_check_url(config.signer_url)
+    if not url.startswith(("https://", "http://")):
+        raise CheckFailed("sign", f"SIGNER_URL {config.signer_url!r} is not an http(s) URL")
     payload = {"jobId": job_id, "files": [{"path": PROBE_PATH, "size": len(PROBE_BODY)}]}
+    body = json.dumps(payload).encode()
     try:
-        reply = http("POST", config.signer_url, headers, json.dumps(payload).encode())
+        reply = http("POST", url, iam_signed_headers(config, url, body), body)
     except OSError as error:
         raise CheckFailed("sign", f"signer unreachable: {error}") from None
     if reply.status != 200:
@@ -264,7 +261,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except KeyError as missing:
         # Misdeployed: still one EMF line (Success 0) so the alarm names the cause, not just silence.
         fallback = Settings("", "", "", os.environ.get("STACK", "unknown"),
-                            os.environ.get("METRIC_NAMESPACE", DEFAULT_NAMESPACE), "", "", None)  # fmt: skip
+                            os.environ.get("METRIC_NAMESPACE", DEFAULT_NAMESPACE), "", "", "")  # fmt: skip
         record = emf(
             fallback,
             {"Success": 0},

@@ -1,9 +1,10 @@
 """Upload signer Lambda: ``POST /`` with a list of files in, constrained pre-signed PUT URLs out.
 
-API Gateway HTTP API, payload format 2.0. The contract (fields, limits, error codes) is in
-``docs/signer.md`` and ``docs/signer-openapi.yaml``; the rules themselves live in ``contract.py``
-(request), ``config.py`` (environment) and ``media.py`` (types and caching). Nothing here imports
-boto3: cold start is part of every first upload.
+API Gateway HTTP API, payload format 2.0; also ``POST /healthcheck`` (AWS_IAM, the synthetic check
+only). The contract (fields, limits, error codes) is in ``docs/signer.md`` and
+``docs/signer-openapi.yaml``; the rules themselves live in ``contract.py`` (request), ``config.py``
+(environment), ``keys.py`` (key layout), ``media.py`` (types and caching) and ``subject_key.py``
+(the subject folders' key). Nothing here imports boto3: cold start is part of every first upload.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ if TYPE_CHECKING or __package__:
     from .contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
     from .keys import job_prefix
     from .sigv4 import PutPresigner
+    from .subject_key import subject_key
 else:
     import media
     from config import Config, ConfigError, load_config
     from contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
     from keys import job_prefix
     from sigv4 import PutPresigner
+    from subject_key import subject_key
 
 if TYPE_CHECKING:
     from awslambdaric.lambda_context import LambdaContext
@@ -78,7 +81,8 @@ def handler(
 def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any]:
     """The 200 body: one constrained PUT URL per file, all under the job's prefix."""
     job_id = request.job_id or os.urandom(16).hex()  # 128 random bits: unguessable
-    prefix = job_prefix(config.prefix, request.subject, job_id)
+    hmac_key = None if request.subject is None else subject_key(config, now=now)  # once per container
+    prefix = job_prefix(config.prefix, request.subject, job_id, hmac_key)
     credentials = config.credentials
     presigner = PutPresigner(
         access_key=credentials.access_key,
@@ -94,20 +98,29 @@ def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any
     for file in request.files:
         key = prefix + file.path  # paths are validated to the URL-safe alphabet: no quoting needed
         cache_control = media.cache_control_for(file.path)
+        create_only = media.is_create_only(file.path)
         url = presigner.presign(
-            key, content_type=file.content_type, content_length=file.size, cache_control=cache_control
+            key,
+            content_type=file.content_type,
+            content_length=file.size,
+            cache_control=cache_control,
+            create_only=create_only,
         )
+        headers = {
+            "Content-Type": file.content_type,
+            "Content-Length": str(file.size),
+            "Cache-Control": cache_control,
+        }
+        if create_only:
+            name, value = media.CREATE_ONLY_HEADER
+            headers[name] = value
         uploads.append(
             {
                 "path": file.path,
                 "key": key,
                 "method": "PUT",
                 "url": url,
-                "headers": {
-                    "Content-Type": file.content_type,
-                    "Content-Length": str(file.size),
-                    "Cache-Control": cache_control,
-                },
+                "headers": headers,
                 "publicUrl": f"{config.public_base_url}/{key}",
             }
         )

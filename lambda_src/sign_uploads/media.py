@@ -29,8 +29,9 @@ MANIFEST_EXTENSIONS: frozenset[str] = frozenset({".m3u8"})
 MANIFEST_MAX_AGE_SECONDS = 5
 MANIFEST_CACHE_CONTROL = f"public, max-age={MANIFEST_MAX_AGE_SECONDS}"
 
-# Everything else is cached as immutable: a re-upload under the same jobId must give every file but
-# the playlists a new name (the playlists refresh within seconds and point at the new names).
+# Everything else is cached as immutable and signed create-only (``If-None-Match: *``: S3 answers
+# 412 PreconditionFailed to an overwrite), so a re-upload under the same jobId must give every file
+# but the playlists a new name (the playlists refresh within seconds and point at the new names).
 IMMUTABLE_MAX_AGE_SECONDS = 31_536_000
 IMMUTABLE_CACHE_CONTROL = f"public, max-age={IMMUTABLE_MAX_AGE_SECONDS}, immutable"
 
@@ -39,11 +40,20 @@ IMMUTABLE_CACHE_CONTROL = f"public, max-age={IMMUTABLE_MAX_AGE_SECONDS}, immutab
 SEGMENT_PATH_EXTENSIONS: tuple[str, ...] = (".ts", ".m4s", ".mp4", ".aac", ".vtt")
 
 
-def extension_of(path: str) -> str:
-    """The lower-cased extension of the last path segment, with its dot ('' when none)."""
+CREATE_ONLY_HEADER = ("If-None-Match", "*")
+
+
+def raw_extension_of(path: str) -> str:
+    """The extension of the last path segment as written, with its dot ('' when none)."""
     name = path.rsplit("/", 1)[-1]
     dot = name.rfind(".")
-    return name[dot:].lower() if dot > 0 else ""
+    return name[dot:] if dot > 0 else ""
+
+
+def extension_of(path: str) -> str:
+    """The lower-cased extension of the last path segment, with its dot ('' when none). The signer
+    accepts only lower-case extensions (CloudFront path patterns are case-sensitive)."""
+    return raw_extension_of(path).lower()
 
 
 def cache_control_for(path: str) -> str:
@@ -59,3 +69,9 @@ def content_type_for(path: str) -> str | None:
 def is_manifest(path: str) -> bool:
     """Whether ``path`` is an HLS playlist (short-cached, rewritten on re-upload)."""
     return extension_of(path) in MANIFEST_EXTENSIONS
+
+
+def is_create_only(path: str) -> bool:
+    """Whether an upload at ``path`` may only create its object, never overwrite it: every file but
+    the playlists, because the CDN and players cache those as immutable for a year."""
+    return not is_manifest(path)

@@ -1,4 +1,5 @@
-"""SigV4 query-string signing of S3 ``PutObject`` URLs, with the standard library only.
+"""SigV4 with the standard library only: query-string signing of S3 ``PutObject`` URLs, and
+header signing of one AWS JSON API call (:func:`signed_headers`, for Secrets Manager).
 
 Why not botocore: importing boto3 and building a client costs ~200 ms of cold start, and
 ``generate_presigned_url`` spends ~170 µs per URL rebuilding what is the same for every file of a
@@ -8,8 +9,10 @@ URL costs one SHA-256 and one HMAC. The output is byte-identical to botocore's
 credentials and clock (``tests/signer/test_signature.py`` proves it over thousands of cases).
 
 Signed headers are ``cache-control;content-length;content-type;host`` (what botocore signs for
-``put_object`` with ``CacheControl``, ``ContentLength`` and ``ContentType``): S3 rejects an upload
-whose length, type or caching header differs from the one signed.
+``put_object`` with ``CacheControl``, ``ContentLength`` and ``ContentType``), plus
+``if-none-match`` (``IfNoneMatch="*"``) for a create-only upload: S3 rejects an upload whose
+length, type or caching header differs from the one signed, and answers 412 to a create-only
+upload whose key already exists.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from urllib.parse import quote, urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SIGNED_HEADERS = "cache-control;content-length;content-type;host"
+CREATE_ONLY_SIGNED_HEADERS = f"{SIGNED_HEADERS};if-none-match"
 _SAFE = "-_.~"  # RFC 3986 unreserved: what SigV4 leaves unescaped in query values.
 
 
@@ -30,18 +34,21 @@ def _hmac(key: bytes, message: str) -> bytes:
 
 
 @lru_cache(maxsize=16)
-def signing_key(secret_key: str, date: str, region: str) -> bytes:
+def signing_key(secret_key: str, date: str, region: str, service: str = "s3") -> bytes:
     """The day's derived key; cached because it is the same for every URL of every job that day."""
     key = _hmac(f"AWS4{secret_key}".encode(), date)
     key = _hmac(key, region)
-    key = _hmac(key, "s3")
+    key = _hmac(key, service)
     return _hmac(key, "aws4_request")
+
+
+def dns_suffix(region: str) -> str:
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 
 def regional_host(bucket: str, region: str) -> str:
     """The regional virtual-hosted endpoint (never the global one: it redirects and breaks CORS)."""
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"{bucket}.s3.{region}.{suffix}"
+    return f"{bucket}.s3.{region}.{dns_suffix(region)}"
 
 
 def _trim(value: str) -> str:
@@ -55,7 +62,7 @@ class PutPresigner:
     ``<endpoint>/<bucket>/<key>``, signed for the endpoint's host.
     """
 
-    __slots__ = ("_canonical_query", "_host", "_key", "_origin", "_path_prefix", "_query", "_sts_prefix")
+    __slots__ = ("_host", "_key", "_origin", "_path_prefix", "_queries", "_sts_prefix")
 
     def __init__(
         self,
@@ -84,29 +91,87 @@ class PutPresigner:
         self._key = signing_key(secret_key, amz_date[:8], region)
         self._sts_prefix = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
 
-        params = {
-            "X-Amz-Algorithm": ALGORITHM,
-            "X-Amz-Credential": f"{access_key}/{scope}",
-            "X-Amz-Date": amz_date,
-            "X-Amz-Expires": str(expires),
-            "X-Amz-SignedHeaders": SIGNED_HEADERS,
-        }
-        if session_token is not None:
-            params["X-Amz-Security-Token"] = session_token
-        encoded = [(name, quote(value, safe=_SAFE)) for name, value in params.items()]
-        # The URL keeps botocore's parameter order; the signature covers them sorted.
-        self._query = "&".join(f"{name}={value}" for name, value in encoded)
-        self._canonical_query = "&".join(f"{name}={value}" for name, value in sorted(encoded))
+        # (URL query, canonical query) for a plain and for a create-only upload: built once per job.
+        self._queries: dict[bool, tuple[str, str]] = {}
+        for create_only, signed_headers in ((False, SIGNED_HEADERS), (True, CREATE_ONLY_SIGNED_HEADERS)):
+            params = {
+                "X-Amz-Algorithm": ALGORITHM,
+                "X-Amz-Credential": f"{access_key}/{scope}",
+                "X-Amz-Date": amz_date,
+                "X-Amz-Expires": str(expires),
+                "X-Amz-SignedHeaders": signed_headers,
+            }
+            if session_token is not None:
+                params["X-Amz-Security-Token"] = session_token
+            encoded = [(name, quote(value, safe=_SAFE)) for name, value in params.items()]
+            # The URL keeps botocore's parameter order; the signature covers them sorted.
+            self._queries[create_only] = (
+                "&".join(f"{name}={value}" for name, value in encoded),
+                "&".join(f"{name}={value}" for name, value in sorted(encoded)),
+            )
 
-    def presign(self, key: str, *, content_type: str, content_length: int, cache_control: str) -> str:
-        """The URL for one object; the client must send exactly these three headers."""
+    def presign(
+        self, key: str, *, content_type: str, content_length: int, cache_control: str, create_only: bool
+    ) -> str:
+        """The URL for one object; the client must send exactly these headers (and
+        ``If-None-Match: *`` when ``create_only``: S3 then refuses to overwrite with 412)."""
         path = f"{self._path_prefix}/{quote(key, safe='/~')}"
+        query, canonical_query = self._queries[create_only]
         canonical_request = (
-            f"PUT\n{path}\n{self._canonical_query}\n"
+            f"PUT\n{path}\n{canonical_query}\n"
             f"cache-control:{_trim(cache_control)}\ncontent-length:{content_length}\n"
-            f"content-type:{_trim(content_type)}\nhost:{self._host}\n\n"
-            f"{SIGNED_HEADERS}\nUNSIGNED-PAYLOAD"
+            f"content-type:{_trim(content_type)}\nhost:{self._host}\n"
+            + ("if-none-match:*\n\n" + CREATE_ONLY_SIGNED_HEADERS if create_only else "\n" + SIGNED_HEADERS)
+            + "\nUNSIGNED-PAYLOAD"
         )
         string_to_sign = self._sts_prefix + hashlib.sha256(canonical_request.encode()).hexdigest()
         signature = hmac.digest(self._key, string_to_sign.encode(), "sha256").hex()
-        return f"{self._origin}{path}?{self._query}&X-Amz-Signature={signature}"
+        return f"{self._origin}{path}?{query}&X-Amz-Signature={signature}"
+
+
+def signed_headers(
+    *,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    service: str,
+    region: str,
+    access_key: str,
+    secret_key: str,
+    session_token: str | None,
+    now: float,
+) -> dict[str, str]:
+    """The headers of a SigV4 header-signed ``POST`` of ``body`` to ``url`` (no query string):
+    ``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` and ``Authorization``, exactly as
+    botocore's ``SigV4Auth.add_auth`` computes them (``tests/signer/test_sigv4_headers.py``).
+    Every given header and ``host`` is signed; the payload is hashed."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    parts = urlsplit(url)
+    default_port = ":443" if parts.scheme == "https" else ":80"
+    result = {**headers, "X-Amz-Date": amz_date}
+    if session_token is not None:
+        result["X-Amz-Security-Token"] = session_token
+    canonical = {name.lower(): _trim(value) for name, value in result.items()}
+    canonical["host"] = parts.netloc.removesuffix(default_port)
+    names = sorted(canonical)
+    signed = ";".join(names)
+    canonical_request = "\n".join(
+        [
+            "POST",
+            quote(parts.path or "/", safe="/~"),
+            "",
+            "".join(f"{name}:{canonical[name]}\n" for name in names),
+            signed,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    string_to_sign = (
+        f"{ALGORITHM}\n{amz_date}\n{scope}\n" + hashlib.sha256(canonical_request.encode()).hexdigest()
+    )
+    key = signing_key(secret_key, amz_date[:8], region, service)
+    signature = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
+    result["Authorization"] = (
+        f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
+    )
+    return result

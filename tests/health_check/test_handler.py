@@ -1,28 +1,58 @@
-"""The synthetic check against moto (S3, Secrets Manager on loopback) and a fake signer + CDN:
-success, each failing step and exceptions nobody foresaw, asserting the EMF line it prints."""
+"""The synthetic check against moto (S3 on loopback) and a fake signer + CDN: success, each failing
+step and exceptions nobody foresaw, asserting the EMF line it prints. The fake signer checks the
+request's SigV4 signature (service execute-api) the way API Gateway's AWS_IAM authorizer does."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from moto.server import ThreadedMotoServer
 
 from lambda_src.health_check import handler as check
 
 BUCKET = "lux-health-bucket"
 REGION = "us-west-2"
+# The health check's role as the authorizer knows it (tests/conftest.py's dummy credentials).
+FUNCTION_CREDENTIALS = Credentials(
+    os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], os.environ["AWS_SESSION_TOKEN"]
+)
+
+
+def iam_signature_valid(url: str, headers: dict[str, str], body: bytes) -> bool:
+    """Re-sign the received request with the test's credentials at its own X-Amz-Date (what the
+    AWS_IAM authorizer does) and compare: a different URL, body, service, region, key or a missing
+    session token fails."""
+    amz_date = headers.get("X-Amz-Date", "")
+    try:
+        when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return False
+    expected = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+        SigV4Auth(FUNCTION_CREDENTIALS, "execute-api", REGION).add_auth(expected)
+    return (
+        headers.get("Authorization") == expected.headers["Authorization"]
+        and headers.get("X-Amz-Security-Token") == FUNCTION_CREDENTIALS.token
+    )
 
 
 class FakeStack:
-    """The signer (POST /sign) and the CDN (GET /cdn/<key>) in front of moto's S3, with switches
-    to break each step the way production breaks."""
+    """The signer's health-check route (POST /sign/healthcheck, IAM-verified) and the CDN
+    (GET /cdn/<key>) in front of moto's S3, with switches to break each step the way production
+    breaks."""
 
     def __init__(self, moto_url: str) -> None:
         self.moto_url = moto_url
@@ -45,10 +75,17 @@ class FakeStack:
                 self.wfile.write(body)
 
             def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                request = json.loads(raw)
+                headers = dict(self.headers.items())
+                verified = iam_signature_valid(f"{stack.url}{self.path}", headers, raw)
                 stack.sign_requests.append(
-                    {"body": request, "authorization": self.headers.get("Authorization")}
+                    {"body": request, "path": self.path, "headers": headers, "verified": verified}
                 )
+                if self.path != "/sign/healthcheck":
+                    return self._send(404, b'{"message":"Not Found"}')
+                if not verified:
+                    return self._send(403, b'{"message":"Forbidden"}')
                 if stack.sign_status != 200:
                     error = {"error": {"code": "internal", "message": "boom", "details": []}}
                     return self._send(stack.sign_status, json.dumps(error).encode())
@@ -140,9 +177,10 @@ def fake_stack(moto_url: str) -> Iterator[FakeStack]:
 @pytest.fixture
 def stack(fake_stack: FakeStack, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> FakeStack:
     fake_stack.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)  # the handler's boto3 (cleanup, secret) -> moto
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)  # the handler's boto3 (cleanup) -> moto
     for name, value in {
-        "SIGNER_URL": f"{fake_stack.url}/sign",
+        "AWS_REGION": REGION,
+        "SIGNER_URL": f"{fake_stack.url}/sign/",
         "CDN_BASE_URL": f"{fake_stack.url}/cdn",
         "BUCKET": BUCKET,
         "STACK": "test",
@@ -151,7 +189,6 @@ def stack(fake_stack: FakeStack, moto_url: str, monkeypatch: pytest.MonkeyPatch)
         "CHECK_ORIGIN": "https://app.example.com",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TOKEN_SECRET_NAME", raising=False)
     return fake_stack
 
 
@@ -194,7 +231,7 @@ def test_a_healthy_stack_reports_success_latencies_and_leaves_no_probe(stack: Fa
     (request,) = stack.sign_requests
     assert request["body"]["jobId"].startswith("healthcheck-")
     assert request["body"]["files"] == [{"path": "probe.m3u8", "size": len(check.PROBE_BODY)}]
-    assert request["authorization"] is None
+    assert request["path"] == "/sign/healthcheck" and request["verified"]
     assert stack.cdn_reads[0]["origin"] == "https://app.example.com"
     assert record["key"].startswith(f"videos/{request['body']['jobId']}/")
     assert not object_exists(stack, record["key"])  # cleaned up
@@ -241,25 +278,69 @@ def test_each_failing_step_reports_failure_naming_the_step(
         assert record["CleanupSuccess"] == 1 and not object_exists(stack, record["key"])
 
 
-def test_with_jwt_the_token_comes_from_the_named_secret(
-    stack: FakeStack, capsys, moto_url, monkeypatch
+def test_the_sign_request_is_iam_signed_for_execute_api_with_the_function_credentials(
+    stack: FakeStack, capsys
 ) -> None:
-    secrets = boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION)
-    secrets.create_secret(Name="lux/test/healthcheck-token", SecretString=json.dumps({"token": "t0k3n"}))
-    monkeypatch.setenv("TOKEN_SECRET_NAME", "lux/test/healthcheck-token")
     assert check.handler({}, None)["success"] is True
-    assert emf_line(capsys)["Success"] == 1
-    assert stack.sign_requests[0]["authorization"] == "Bearer t0k3n"
+    emf_line(capsys)
+    (request,) = stack.sign_requests
+    authorization = request["headers"]["Authorization"]
+    assert authorization.startswith(f"AWS4-HMAC-SHA256 Credential={os.environ['AWS_ACCESS_KEY_ID']}/")
+    assert f"/{REGION}/execute-api/aws4_request" in authorization
+    assert "Bearer" not in json.dumps(request["headers"])
+    assert request["verified"]
 
 
-def test_a_missing_token_secret_fails_before_signing(stack: FakeStack, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("TOKEN_SECRET_NAME", "lux/test/no-such-secret")
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda url, headers, body: (url.replace("/healthcheck", "/other"), headers, body),
+        lambda url, headers, body: (url, headers, body + b" "),
+        lambda url, headers, body: (
+            url,
+            {k: v for k, v in headers.items() if k != "X-Amz-Security-Token"},
+            body,
+        ),
+    ],
+    ids=["other-url", "other-body", "no-session-token"],
+)
+def test_the_fake_authorizer_catches_a_request_that_is_not_the_signed_one(
+    stack: FakeStack, tamper: Callable[..., tuple[str, dict[str, str], bytes]]
+) -> None:
+    """The check above cannot pass vacuously: what was signed must be what arrives."""
+    config = check.settings()
+    url = check.health_check_url(config.signer_url)
+    body = b'{"jobId": "healthcheck-x"}'
+    headers = check.iam_signed_headers(config, url, body)
+    assert iam_signature_valid(url, headers, body)
+    assert not iam_signature_valid(*tamper(url, headers, body))
+
+
+def test_the_route_is_the_signer_url_plus_healthcheck() -> None:
+    assert check.health_check_url("https://a.execute-api.us-west-2.amazonaws.com/") == (
+        "https://a.execute-api.us-west-2.amazonaws.com/healthcheck"
+    )
+    assert check.health_check_url("http://127.0.0.1:8700") == "http://127.0.0.1:8700/healthcheck"
+
+
+def test_without_credentials_the_sign_step_fails_before_any_request(
+    stack: FakeStack, capsys, monkeypatch
+) -> None:
+    import botocore.session
+
+    monkeypatch.setattr(botocore.session.Session, "get_credentials", lambda self: None)
     result = check.handler({}, None)
     record = emf_line(capsys)
-    assert result["failedStep"] == "token" and record["Success"] == 0
-    assert "no-such-secret" in record["error"]
+    assert result["failedStep"] == "sign" and record["Success"] == 0
+    assert "credentials" in record["error"]
     assert stack.sign_requests == []
-    assert "CleanupSuccess" not in record
+
+
+def test_a_signer_refusing_the_caller_fails_the_sign_step(stack: FakeStack, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "another-secret")  # the authorizer's check fails: 403
+    result = check.handler({}, None)
+    record = emf_line(capsys)
+    assert result["failedStep"] == "sign" and "403" in record["error"]
 
 
 def test_a_failed_cleanup_is_reported_but_the_check_still_passes(
@@ -276,31 +357,6 @@ def test_a_failed_cleanup_is_reported_but_the_check_still_passes(
 def error_lines(output: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("level") == "ERROR"]
-
-
-@pytest.mark.parametrize(
-    ("name", "secret"),
-    [
-        ("list", '["t0k3n"]'),  # was sent as the bearer token '["t0k3n"]'
-        ("truncated", '{"token": "t0k'),  # was a JSONDecodeError: no EMF line
-        ("number", '{"token": 5}'),  # was sent as 'Bearer 5'
-        ("no-token-field", '{"jwt": "t0k3n"}'),
-    ],
-    ids=["list", "truncated", "number", "no-token-field"],
-)
-def test_a_secret_that_is_json_but_not_an_object_with_a_token_fails_the_token_step(
-    stack: FakeStack, capsys, moto_url, monkeypatch, name: str, secret: str
-) -> None:
-    secrets = boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION)
-    secrets.create_secret(Name=f"lux/test/bad-token-{name}", SecretString=secret)
-    monkeypatch.setenv("TOKEN_SECRET_NAME", f"lux/test/bad-token-{name}")
-    result = check.handler({}, None)  # never raises
-    record = emf_line(capsys)
-    assert result == {"success": False, "failedStep": "token", "jobId": record["jobId"]}
-    assert record["Success"] == 0 and record["failedStep"] == "token"
-    assert f"bad-token-{name}" in record["error"] and "t0k3n" not in record["error"]
-    assert stack.sign_requests == []
-    assert "CleanupSuccess" not in record
 
 
 def test_a_signer_reply_without_a_key_fails_the_sign_step(stack: FakeStack, capsys) -> None:
@@ -331,11 +387,11 @@ def test_an_unexpected_exception_in_a_step_fails_that_step_and_the_probe_is_stil
 
 
 def test_a_malformed_signer_url_fails_the_sign_step(stack: FakeStack, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("SIGNER_URL", "signer.example.com/")  # no scheme: ValueError from urllib
+    monkeypatch.setenv("SIGNER_URL", "signer.example.com/")  # no scheme
     result = check.handler({}, None)
     record = emf_line(capsys)
     assert result["failedStep"] == "sign" and record["Success"] == 0
-    assert record["error"].startswith("unexpected ValueError(")
+    assert "SIGNER_URL" in record["error"] and "signer.example.com" in record["error"]
     assert "CleanupSuccess" not in record
 
 

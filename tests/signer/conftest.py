@@ -7,16 +7,20 @@ from typing import Any
 
 import pytest
 
-from .support import DEPLOYED_ENV, SIGNER_ENV_VARS, Reply, call, make_event
+from lambda_src.sign_uploads import subject_key
+
+from .support import DEPLOYED_ENV, SIGNER_ENV_VARS, SUBJECT_KEY_CACHE_ENTRY, Reply, call, make_event
 
 
 @pytest.fixture(autouse=True)
 def signer_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The environment a deployed signer sees; tests override single variables on the result."""
+    """The environment a deployed signer sees; tests override single variables on the result.
+    The subject key is already in the container's cache, as after a first JWT request."""
     for name in SIGNER_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     for name, value in DEPLOYED_ENV.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr(subject_key, "_CACHE", dict([SUBJECT_KEY_CACHE_ENTRY]))
     return monkeypatch
 
 

@@ -4,6 +4,8 @@ It does what S3 does on receipt: rebuild the canonical request from the method, 
 the URL and from the headers the client actually sends (only those named in X-Amz-SignedHeaders,
 plus Host), derive the key from the secret, and compare signatures. moto accepts any signature,
 so this is what proves a URL would be accepted, and that a changed header would be refused.
+:class:`FakeS3` adds what S3 does next: a conditional ``If-None-Match: *`` PUT of a key that
+exists is refused with 412 PreconditionFailed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import calendar
 import hashlib
 import hmac
 import time
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 
 def _sign(key: bytes, text: str) -> bytes:
@@ -56,3 +58,25 @@ def s3_accepts(method: str, url: str, sent_headers: dict[str, str], secret_key: 
     key = _sign(_sign(_sign(_sign(f"AWS4{secret_key}".encode(), date), region), "s3"), "aws4_request")
     expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, params["X-Amz-Signature"])
+
+
+class FakeS3:
+    """Signature check, then S3's conditional-write rule, on an in-memory set of keys."""
+
+    def __init__(self, secret_key: str) -> None:
+        self.secret_key = secret_key
+        self.keys: set[str] = set()
+
+    def put(self, url: str, headers: dict[str, str], *, at: float | None = None) -> int:
+        params = dict(parse_qsl(urlsplit(url).query))
+        when = (
+            calendar.timegm(time.strptime(params["X-Amz-Date"], "%Y%m%dT%H%M%SZ")) + 1 if at is None else at
+        )
+        if not s3_accepts("PUT", url, headers, self.secret_key, at=when):
+            return 403
+        key = unquote(urlsplit(url).path)
+        sent = {name.lower(): value for name, value in headers.items()}
+        if sent.get("if-none-match") == "*" and key in self.keys:
+            return 412
+        self.keys.add(key)
+        return 200

@@ -20,8 +20,16 @@ REGION = "us-west-2"
 PUBLIC_BASE_URL = "https://cdn.example.com"
 ACCESS_KEY = "AKIATESTSIGNER000001"
 SECRET_KEY = "test-secret-key/with+symbols=="
+ACCOUNT_ID = "123456789012"
+HEALTH_CHECK_ROLE = "lux-video-dev-healthcheck-role"
+HEALTH_CHECK_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{HEALTH_CHECK_ROLE}/lux-video-dev-healthcheck"
 
 SIGNER_ENV_VARS = signer_config.VARIABLES
+# The subject folders' HMAC key, as if read from this secret (conftest primes the module's cache:
+# test_subject_key.py reads it for real from moto's Secrets Manager).
+SUBJECT_KEY_SECRET_ID = "lux/test/subject-key"
+SUBJECT_KEY = b"0123456789abcdef0123456789abcdef-test-subject-key"
+SUBJECT_KEY_CACHE_ENTRY = ((REGION, "", SUBJECT_KEY_SECRET_ID), SUBJECT_KEY)
 
 
 DEPLOYED_ENV = {
@@ -30,6 +38,7 @@ DEPLOYED_ENV = {
     "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
     "AWS_ACCESS_KEY_ID": ACCESS_KEY,
     "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+    "SUBJECT_KEY_SECRET_ID": SUBJECT_KEY_SECRET_ID,
 }
 
 
@@ -39,18 +48,32 @@ def make_event(
     claims: dict[str, Any] | None = None,
     *,
     base64_encoded: bool = False,
+    route: str = "POST /",
+    user_arn: str | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event; a non-str body is JSON-encoded first."""
+    """An HTTP API payload 2.0 event; a non-str body is JSON-encoded first. ``user_arn``: the
+    caller as API Gateway's IAM authorizer reports it (``requestContext.authorizer.iam``)."""
     text = body if isinstance(body, str) or body is None else json.dumps(body)
     if base64_encoded and text is not None:
         text = base64.b64encode(text.encode()).decode()
-    context: dict[str, Any] = {"http": {"method": method, "path": "/"}, "requestId": "test-request"}
+    path = route.split(" ", 1)[-1]
+    context: dict[str, Any] = {
+        "accountId": ACCOUNT_ID,
+        "http": {"method": method, "path": path},
+        "requestId": "test-request",
+        "routeKey": route,
+    }
     if claims is not None:
         context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    if user_arn is not None:
+        account = user_arn.split(":")[4] if user_arn.count(":") >= 5 else ""
+        context["authorizer"] = {
+            "iam": {"accountId": account, "userArn": user_arn, "userId": "AROAEXAMPLE:s"}
+        }
     return {
         "version": "2.0",
-        "routeKey": "POST /",
-        "rawPath": "/",
+        "routeKey": route,
+        "rawPath": path,
         "headers": {"content-type": "application/json"},
         "requestContext": context,
         "body": text,

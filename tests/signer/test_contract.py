@@ -47,14 +47,17 @@ def test_returns_one_constrained_put_per_file_under_the_job_prefix() -> None:
         assert upload["method"] == "PUT"
         assert upload["url"].startswith(f"https://{BUCKET}.s3.us-west-2.amazonaws.com/{upload['key']}?")
         assert upload["publicUrl"] == f"{PUBLIC_BASE_URL}/{upload['key']}"
-        assert set(upload["headers"]) == {"Content-Type", "Content-Length", "Cache-Control"}
+    manifest, segment = (upload["headers"] for upload in body["uploads"])
+    assert set(manifest) == {"Content-Type", "Content-Length", "Cache-Control"}
+    assert set(segment) == {"Content-Type", "Content-Length", "Cache-Control", "If-None-Match"}
+    assert segment["If-None-Match"] == "*"
 
 
 def test_urls_use_sigv4_query_auth_on_the_regional_endpoint_never_sigv2() -> None:
     url = ok(files("a.ts"))["uploads"][0]["url"]
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    assert query["X-Amz-SignedHeaders"] == ["cache-control;content-length;content-type;host"]
+    assert query["X-Amz-SignedHeaders"] == ["cache-control;content-length;content-type;host;if-none-match"]
     assert "Signature" not in query and "AWSAccessKeyId" not in query
     assert urlsplit(url).hostname == f"{BUCKET}.s3.us-west-2.amazonaws.com"
     assert SECRET_KEY not in url
@@ -73,11 +76,22 @@ def test_generated_job_id_is_unguessable_and_unique() -> None:
 
 
 def test_content_type_is_inferred_from_the_extension() -> None:
-    uploads = ok(files("master.m3u8", "SEG.TS", "poster.jpeg"))["uploads"]
+    uploads = ok(files("master.m3u8", "SEG.ts", "poster.jpeg"))["uploads"]
     assert [u["headers"]["Content-Type"] for u in uploads] == [
         "application/vnd.apple.mpegurl",
         "video/mp2t",
         "image/jpeg",
+    ]
+
+
+@pytest.mark.parametrize("path", ["master.M3U8", "seg.TS", "a/b.Mp4", "thumb.JPEG", "x.jpG"])
+def test_an_extension_that_is_not_lower_case_is_refused(path: str) -> None:
+    """CloudFront path patterns are case-sensitive: '*.m3u8' would not match 'master.M3U8', so
+    such a file would get the default cache behaviour instead of its own."""
+    reply = refused({"files": [{"path": "ok.ts", "size": 1}, {"path": path, "size": 1}]})
+    assert reply.error_code == "validation_failed"
+    assert reply.json["error"]["details"] == [
+        {"field": "files[1].path", "problem": "extension must be lower case"}
     ]
 
 
@@ -208,9 +222,35 @@ def test_content_type_not_matching_the_extension_is_rejected(content_type: Any) 
 # --- sizes -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [0, -1, 5 * 1024**3 + 1, 1.5, 10.0, "10", True, None, [1], 10**30])
+class Number(str):
+    """A JSON number exactly as written (json.dumps would re-format a float)."""
+
+
+def with_size(size: Any) -> Any:
+    body = {"files": [{"path": "a.ts", "size": 0}]}
+    if isinstance(size, Number):
+        return json.dumps(body).replace('"size": 0', f'"size": {size}')
+    return {"files": [{"path": "a.ts", "size": size}]}
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, -1, 5 * 1024**3 + 1, 1.5, "10", True, None, [1], 10**30, Number("1.0000000000000001"),
+     Number("1e-999999999"), Number("-0.0"), Number("5.36870912e9001"), Number("0.5")],
+)  # fmt: skip
 def test_size_outside_one_to_max_file_bytes_or_not_an_integer_is_rejected(size: Any) -> None:
-    assert refused({"files": [{"path": "a.ts", "size": size}]}).fields == ["files[0].size"]
+    assert refused(with_size(size)).fields == ["files[0].size"]
+
+
+@pytest.mark.parametrize(
+    ("written", "signed"),
+    [("10.0", "10"), ("1e3", "1000"), ("1.5e1", "15"), ("5368709120.000", "5368709120")],
+)
+def test_a_number_without_a_fraction_is_an_integer_size_as_in_json_schema(written: str, signed: str) -> None:
+    """JSON Schema's "integer" (OpenAPI 3.1) is any number whose fractional part is zero: the
+    document says integer, so the handler accepts exactly those numbers."""
+    upload = ok(with_size(Number(written)))["uploads"][0]
+    assert upload["headers"]["Content-Length"] == signed
 
 
 def test_missing_size_is_rejected() -> None:
@@ -358,6 +398,9 @@ def test_anonymous_job_id_cannot_reach_a_subject_namespace() -> None:
         ("AUTH_REQUIRED", "yes"),
         ("S3_ENDPOINT_URL", "http://s3.example.com:4566"),
         ("S3_ENDPOINT_URL", "http://127.0.0.1:4566/base"),
+        ("SUBJECT_KEY_SECRET_ID", "not a secret id!"),
+        ("SECRETS_ENDPOINT_URL", "http://secrets.example.com"),
+        ("PUBLIC_BASE_URL", "https://cdn.example.com/" + "a" * 256),
         ("S3_ENDPOINT_URL", "http://8.8.8.8:4566"),
         ("PUBLIC_BASE_URL", "http://172.32.0.1:8700"),
         ("PUBLIC_BASE_URL", "http://192.168.1.20.nip.io:8700"),
@@ -462,9 +505,14 @@ def test_environment_builder_and_loader_round_trip() -> None:
             max_files=25,
             max_file_bytes=1234,
             auth_required=True,
+            health_check_role_name="lux-video-x-healthcheck-role",
+            subject_key_secret_id="lux-video/x/subject-key",
         ),
         **config.runtime_environment(
-            region="eu-central-1", credentials=credentials, endpoint_url="http://127.0.0.1:9000"
+            region="eu-central-1",
+            credentials=credentials,
+            endpoint_url="http://127.0.0.1:9000",
+            secrets_endpoint_url="http://127.0.0.1:9001",
         ),
     }
     assert set(environ) == set(config.VARIABLES)
@@ -479,6 +527,9 @@ def test_environment_builder_and_loader_round_trip() -> None:
         auth_required=True,
         endpoint_url="http://127.0.0.1:9000",
         credentials=credentials,
+        health_check_role_name="lux-video-x-healthcheck-role",
+        subject_key_secret_id="lux-video/x/subject-key",
+        secrets_endpoint_url="http://127.0.0.1:9001",
     )
 
 

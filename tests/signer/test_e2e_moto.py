@@ -1,8 +1,9 @@
 """End to end on loopback: sign through the handler, PUT real bytes over HTTP, read them back.
 
-moto's server stands in for S3 (``S3_ENDPOINT_URL``, path-style, as in the local stack). It
-accepts any signature, so this proves the URLs, headers and keys work as a client uses them;
-``test_signature.py`` proves the signatures.
+moto's server stands in for S3 (``S3_ENDPOINT_URL``, path-style, as in the local stack) and for
+Secrets Manager (``SECRETS_ENDPOINT_URL``: the subject key is read from it, for real). It accepts
+any signature, so this proves the URLs, headers and keys work as a client uses them;
+``test_signature.py`` and ``test_sigv4_headers.py`` prove the signatures.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from lambda_src.sign_uploads import keys
+
 from .support import BUCKET, call, make_event
+
+SUBJECT_KEY = "e2e-subject-key-" + "5" * 48
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,11 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def s3(moto_endpoint: str, signer_env: pytest.MonkeyPatch) -> Any:
     signer_env.setenv("S3_ENDPOINT_URL", moto_endpoint)
+    signer_env.setenv("SECRETS_ENDPOINT_URL", moto_endpoint)
     signer_env.setenv("AWS_REGION", "us-east-1")
+    signer_env.setenv("SUBJECT_KEY_SECRET_ID", "lux/e2e/subject-key")
+    secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=moto_endpoint)
+    secrets.create_secret(Name="lux/e2e/subject-key", SecretString=SUBJECT_KEY)
     client = boto3.client(
         "s3",
         region_name="us-east-1",
@@ -67,3 +76,14 @@ def test_uploads_land_at_the_returned_keys_with_the_signed_metadata(s3: Any) -> 
         assert stored["CacheControl"] == upload["headers"]["Cache-Control"]
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=reply.json["prefix"])
     assert listed["KeyCount"] == len(payloads)
+    folder = keys.subject_hash(SUBJECT_KEY.encode(), "user-42")
+    assert reply.json["prefix"] == f"videos/sub.{folder}/{reply.json['jobId']}/"
+
+    # The same job signed again: the playlists are rewritten, the segment is create-only (412).
+    again = call(make_event({"jobId": reply.json["jobId"], **body}, claims={"sub": "user-42"}))
+    with httpx.Client(timeout=10) as http:
+        statuses = {
+            u["path"]: http.put(u["url"], content=payloads[u["path"]], headers=u["headers"]).status_code
+            for u in again.json["uploads"]
+        }
+    assert statuses == {"master.m3u8": 200, "720p/index.m3u8": 200, "720p/seg_000.ts": 412, "thumb.jpg": 412}

@@ -4,7 +4,8 @@ Differential test: botocore's S3 client, ``signature_version="s3v4"``, virtual a
 regional endpoint (``us_east_1_regional_endpoint="regional"``: botocore would otherwise use the
 global endpoint for us-east-1, which the contract forbids), or ``endpoint_url`` with path
 addressing for the local stack. botocore's ``generate_presigned_url("put_object", ...)`` signs
-exactly ``cache-control;content-length;content-type;host`` for these params, so no custom
+exactly ``cache-control;content-length;content-type;host`` for these params, plus
+``if-none-match`` with ``IfNoneMatch="*"`` (every file but the playlists), so no custom
 AWSRequest is needed. Its clock is frozen by patching ``botocore.auth.get_current_datetime``.
 """
 
@@ -24,7 +25,7 @@ from botocore.config import Config
 from lambda_src.sign_uploads import media
 from lambda_src.sign_uploads.sigv4 import PutPresigner
 
-from .s3_verifier import s3_accepts
+from .s3_verifier import FakeS3, s3_accepts
 from .support import ACCESS_KEY, SECRET_KEY, call, files, make_event
 
 REGIONS = ("us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2", "sa-east-1", "cn-north-1")
@@ -58,20 +59,17 @@ def _botocore_client(region: str, access: str, secret: str, token: str | None, e
 def botocore_url(case: dict[str, Any]) -> str:
     client = _botocore_client(case["region"], case["access"], case["secret"], case["token"], case["endpoint"])
     frozen = datetime.datetime.fromtimestamp(case["now"], datetime.UTC).replace(tzinfo=None)
+    params = {
+        "Bucket": case["bucket"],
+        "Key": case["key"],
+        "ContentType": case["content_type"],
+        "ContentLength": case["size"],
+        "CacheControl": case["cache_control"],
+    }
+    if case["create_only"]:
+        params["IfNoneMatch"] = "*"
     with mock.patch("botocore.auth.get_current_datetime", return_value=frozen):
-        return str(
-            client.generate_presigned_url(
-                "put_object",
-                Params={
-                    "Bucket": case["bucket"],
-                    "Key": case["key"],
-                    "ContentType": case["content_type"],
-                    "ContentLength": case["size"],
-                    "CacheControl": case["cache_control"],
-                },
-                ExpiresIn=case["ttl"],
-            )
-        )
+        return str(client.generate_presigned_url("put_object", Params=params, ExpiresIn=case["ttl"]))
 
 
 def our_url(case: dict[str, Any]) -> str:
@@ -90,6 +88,7 @@ def our_url(case: dict[str, Any]) -> str:
         content_type=case["content_type"],
         content_length=case["size"],
         cache_control=case["cache_control"],
+        create_only=case["create_only"],
     )
 
 
@@ -117,6 +116,7 @@ def generated_cases(count: int, seed: int = 20260101) -> list[dict[str, Any]]:
                 "key": rng.choice(["videos/", "", "p/q/"]) + path,
                 "content_type": media.content_type_for(path) or "application/octet-stream",
                 "cache_control": media.cache_control_for(path),
+                "create_only": media.is_create_only(path),
                 "size": rng.choice([1, 1832, rng.randint(1, 5 * 1024**3), 5 * 1024**3]),
                 "ttl": rng.choice([1, 60, 900, 3600, rng.randint(1, 3600)]),
                 "now": rng.randint(0, 4_102_444_800),  # 1970 .. 2100
@@ -136,6 +136,7 @@ def test_differential_cases_cover_both_endpoint_modes_tokens_and_quoting() -> No
     assert {c["endpoint"] is None for c in cases} == {True, False}
     assert {c["token"] is None for c in cases} == {True, False}
     assert {c["region"] for c in cases} == set(REGIONS)
+    assert {c["create_only"] for c in cases} == {True, False}
     keys = "".join(c["key"] for c in cases)
     assert all(ch in keys for ch in "~-_. %ä")
 
@@ -155,6 +156,7 @@ def test_handler_urls_match_botocore_at_the_same_instant() -> None:
             "key": upload["key"],
             "content_type": upload["headers"]["Content-Type"],
             "cache_control": upload["headers"]["Cache-Control"],
+            "create_only": upload["headers"].get("If-None-Match") == "*",
             "size": int(upload["headers"]["Content-Length"]),
             "ttl": reply.json["expiresIn"],
             "now": signed_at.replace(tzinfo=datetime.UTC).timestamp(),
@@ -219,3 +221,47 @@ def test_session_token_is_signed_into_the_url(signer_env: pytest.MonkeyPatch) ->
     signer_env.setenv("AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2VjE/token+=")
     upload = call(make_event(files("a.ts"))).json["uploads"][0]
     assert parse_qs(urlsplit(upload["url"]).query)["X-Amz-Security-Token"] == ["IQoJb3JpZ2luX2VjE/token+="]
+
+
+# --- create-only uploads: If-None-Match is signed for every file but the playlists -------------
+
+
+def test_every_file_but_the_playlists_is_signed_create_only() -> None:
+    reply = call(
+        make_event(files("master.m3u8", "720p/index.m3u8", *(f"a{ext}" for ext in media.MEDIA_TYPES)))
+    )
+    for upload in reply.json["uploads"]:
+        signed = parse_qs(urlsplit(upload["url"]).query)["X-Amz-SignedHeaders"][0].split(";")
+        if upload["path"].endswith(".m3u8"):
+            assert "If-None-Match" not in upload["headers"] and "if-none-match" not in signed
+        else:
+            assert upload["headers"]["If-None-Match"] == "*" and "if-none-match" in signed
+
+
+def test_a_create_only_url_is_refused_without_its_if_none_match(issued: tuple[dict[str, Any], float]) -> None:
+    """A client (or a proxy) dropping or changing the header cannot turn the URL into an overwrite."""
+    upload, at = issued
+    assert upload["headers"]["If-None-Match"] == "*"
+    without = {k: v for k, v in upload["headers"].items() if k != "If-None-Match"}
+    assert not s3_accepts("PUT", upload["url"], without, SECRET_KEY, at=at + 1)
+    assert not s3_accepts(
+        "PUT", upload["url"], {**upload["headers"], "If-None-Match": '"etag"'}, SECRET_KEY, at=at + 1
+    )
+
+
+def test_s3_refuses_to_overwrite_a_segment_but_a_playlist_is_rewritable() -> None:
+    bucket = FakeS3(SECRET_KEY)
+    first = call(make_event({"jobId": "j", **files("master.m3u8", "720p/seg_000.ts")})).json["uploads"]
+    again = call(make_event({"jobId": "j", **files("master.m3u8", "720p/seg_000.ts")})).json["uploads"]
+    assert [bucket.put(u["url"], u["headers"]) for u in first] == [200, 200]
+    assert [bucket.put(u["url"], u["headers"]) for u in again] == [200, 412]
+
+
+def test_the_create_only_check_catches_a_signer_that_stops_signing_if_none_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rule broken on purpose: with create-only signing switched off, a segment is overwritten."""
+    monkeypatch.setattr(media, "is_create_only", lambda path: False)
+    bucket = FakeS3(SECRET_KEY)
+    uploads = [call(make_event({"jobId": "j", **files("seg.ts")})).json["uploads"][0] for _ in range(2)]
+    assert [bucket.put(u["url"], u["headers"]) for u in uploads] == [200, 200]  # what the rule prevents
