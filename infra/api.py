@@ -12,6 +12,7 @@ from infra import policies
 from infra.config import ApiConfig
 
 ROUTE_KEY = "POST /"
+HEALTH_CHECK_ROUTE_KEY = "POST /healthcheck"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,20 @@ class SignerApi(pulumi.ComponentResource):
             **auth,
             opts=child,
         )
+        # The synthetic check's own route: IAM-authorized (SigV4 with its role), same integration;
+        # the signer accepts healthcheck- jobIds only here and only from that role.
+        self.health_check_route: aws.apigatewayv2.Route | None = None
+        routes: list[pulumi.Resource] = [self.route]
+        if config.health_check_route:
+            self.health_check_route = aws.apigatewayv2.Route(
+                f"{name}-healthcheck-route",
+                api_id=self.api.id,
+                route_key=HEALTH_CHECK_ROUTE_KEY,
+                target=self.integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                authorization_type="AWS_IAM",
+                opts=child,
+            )
+            routes.append(self.health_check_route)
         self.stage = aws.apigatewayv2.Stage(
             f"{name}-stage",
             api_id=self.api.id,
@@ -91,7 +106,7 @@ class SignerApi(pulumi.ComponentResource):
                 "throttlingBurstLimit": config.throttle_burst,
                 "detailedMetricsEnabled": True,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.route]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
         )
         self.invoke_permission = aws.lambda_.Permission(
             f"{name}-invoke",
@@ -102,6 +117,15 @@ class SignerApi(pulumi.ComponentResource):
             source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/POST/"),
             opts=child,
         )
+        if self.health_check_route is not None:
+            aws.lambda_.Permission(
+                f"{name}-invoke-healthcheck",
+                action="lambda:InvokeFunction",
+                function=args.function_name,
+                principal="apigateway.amazonaws.com",
+                source_arn=self.api.execution_arn.apply(policies.health_check_route_arn),
+                opts=child,
+            )
 
         self.endpoint = self.api.api_endpoint.apply(lambda url: f"{url.rstrip('/')}/")
         self.register_outputs({"apiId": self.api.id, "endpoint": self.endpoint, "stage": self.stage.name})

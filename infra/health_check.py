@@ -18,7 +18,6 @@ from infra import packaging, policies
 from infra.config import HealthCheckConfig
 from infra.lambda_function import PythonFunctionArgs, python_function
 
-NAMESPACE = "LuxVideo/HealthCheck"
 SCHEDULE = "rate(5 minutes)"
 SOURCE_DIR = packaging.LAMBDA_SRC / "health_check"
 TIMEOUT_SECONDS = 30
@@ -46,6 +45,8 @@ class HealthCheckArgs:
     cdn_base_url: pulumi.Input[str]
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
+    # The signer API: the check signs on its POST /healthcheck route with its role.
+    api_execution_arn: pulumi.Input[str]
 
 
 class HealthCheck(pulumi.ComponentResource):
@@ -56,29 +57,19 @@ class HealthCheck(pulumi.ComponentResource):
         super().__init__("lux:healthcheck:HealthCheck", name, None, opts)
         config = args.config
         account_id = aws.get_caller_identity_output().account_id
-        token_secret = config.token_secret_name
         environment: dict[str, pulumi.Input[str]] = {
             "SIGNER_URL": args.signer_endpoint,
             "CDN_BASE_URL": args.cdn_base_url,
             "BUCKET": args.bucket_name,
             "STACK": config.stack,
-            "METRIC_NAMESPACE": NAMESPACE,
+            "METRIC_NAMESPACE": policies.HEALTH_CHECK_NAMESPACE,
             "JOB_PREFIX": policies.HEALTH_CHECK_JOB_PREFIX,
             "CHECK_ORIGIN": config.check_origin,
         }
-        if token_secret is not None:
-            environment["TOKEN_SECRET_NAME"] = token_secret
 
         def permissions(log_group_arn: str) -> pulumi.Output[dict]:
-            return pulumi.Output.all(args.bucket_arn, account_id).apply(
-                lambda v: policies.health_check_permissions(
-                    v[0],
-                    config.prefix,
-                    log_group_arn,
-                    None
-                    if token_secret is None
-                    else policies.secret_arn_pattern(config.region, v[1], token_secret),
-                )
+            return pulumi.Output.all(args.bucket_arn, args.api_execution_arn).apply(
+                lambda v: policies.health_check_permissions(v[0], config.prefix, log_group_arn, v[1])
             )
 
         deployed = python_function(
@@ -86,7 +77,7 @@ class HealthCheck(pulumi.ComponentResource):
             PythonFunctionArgs(
                 function_name=config.function_name,
                 description="Synthetic upload: sign, PUT, read back through the CDN; EMF metrics",
-                role_description="Synthetic upload check: deletes its own probe objects, writes its logs",
+                role_description="Synthetic upload check: signs on its own API route, deletes its probes, writes its logs",
                 policy_name="health-check",
                 permissions=permissions,
                 source_dir=SOURCE_DIR,

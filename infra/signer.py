@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from infra import packaging, policies
 from infra.config import SignerConfig
@@ -22,6 +23,7 @@ class UploadSignerArgs:
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     public_base_url: pulumi.Input[str]
+    region: str
 
 
 class UploadSigner(pulumi.ComponentResource):
@@ -30,6 +32,7 @@ class UploadSigner(pulumi.ComponentResource):
     def __init__(self, name: str, args: UploadSignerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lux:signer:UploadSigner", name, None, opts)
         config = args.config
+        account_id = aws.get_caller_identity_output().account_id
         deployed = python_function(
             name,
             PythonFunctionArgs(
@@ -37,8 +40,15 @@ class UploadSigner(pulumi.ComponentResource):
                 description="Returns pre-signed S3 PUT URLs for an upload job",
                 role_description="Signs upload URLs: PutObject under the upload prefix, its own logs, nothing else",
                 policy_name="sign-uploads",
-                permissions=lambda log_group_arn: pulumi.Output.from_input(args.bucket_arn).apply(
-                    lambda bucket_arn: policies.signer_permissions(bucket_arn, config.prefix, log_group_arn)
+                permissions=lambda log_group_arn: pulumi.Output.all(args.bucket_arn, account_id).apply(
+                    lambda v: policies.signer_permissions(
+                        v[0],
+                        config.prefix,
+                        log_group_arn,
+                        None
+                        if config.subject_key_secret_name is None
+                        else policies.secret_arn_pattern(args.region, v[1], config.subject_key_secret_name),
+                    )
                 ),
                 source_dir=SOURCE_DIR,
                 memory_mb=MEMORY_MB,
@@ -52,6 +62,8 @@ class UploadSigner(pulumi.ComponentResource):
                     max_files=config.max_files,
                     max_file_bytes=config.max_file_bytes,
                     auth_required=config.auth_required,
+                    health_check_role_name=config.health_check_role_name,
+                    subject_key_secret_id=config.subject_key_secret_name,
                 ),
                 role_import_id=config.adopt.get("signerRole"),
                 function_import_id=config.adopt.get("signerFunction"),

@@ -56,6 +56,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
             bucket_name=media.bucket.bucket,
             bucket_arn=media.bucket.arn,
             public_base_url=cdn.base_url,
+            region=config.region,
         ),
     )
     api = SignerApi(
@@ -73,6 +74,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 cdn_base_url=cdn.base_url,
                 bucket_name=media.bucket.bucket,
                 bucket_arn=media.bucket.arn,
+                api_execution_arn=api.api.execution_arn,
             ),
         )
     monitoring = Monitoring(

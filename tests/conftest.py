@@ -69,8 +69,8 @@ SECURED_OVERRIDES: dict[str, Any] = {
     "urlTtlSeconds": "600",
     "throttleRatePerSecond": "10",
     "throttleBurst": "20",
-    # With JWT on, the synthetic check needs the secret its bearer token comes from.
-    "healthCheckTokenSecretName": "lux-video/dev/healthcheck-token",
+    # With JWT on, subject folders are HMACs under the key in this secret.
+    "subjectKeySecretName": "lux-video/dev/subject-key",
     "alarmEmail": "oncall@example.com",
     "cdnAdditionalMetrics": "true",
 }

@@ -97,7 +97,16 @@ DEFAULTS: dict[str, Any] = {
     "cdnDomain": None,
     "cdnHostedZoneId": None,
     "healthCheckEnabled": True,
-    "healthCheckTokenSecretName": None,
+    # The key the signer's subject folders are HMACs under (a Secrets Manager secret you create:
+    # docs/configuration.md); required when jwtIssuer is set.
+    "subjectKeySecretName": None,
+}
+
+
+# Keys earlier versions read, and why they are gone.
+RETIRED_KEYS = {
+    "healthCheckTokenSecretName": "the health check now signs its call with its IAM role on the API's "
+    "POST /healthcheck route, so it needs no bearer token",
 }
 
 
@@ -106,6 +115,9 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
 
     ``default_tags`` is the stack's ``aws:defaultTags`` object (``{"tags": {...}}``).
     """
+    for key, why in RETIRED_KEYS.items():
+        if key in raw:
+            raise ConfigError(key, f"is no longer used: {why} (remove it from the stack file)")
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         raise ConfigError(unknown[0], f"is not a known key (known: {', '.join(sorted(DEFAULTS))})")
@@ -149,7 +161,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
     auth_required = jwt_issuer is not None
     adopt = _adopt(raw, bucket_name=bucket_name, function_name=function_name)
     name_prefix = f"{PROJECT}-{stack}"
-    health_check = _health_check(raw, stack, region, prefix, retention, origins, auth_required)
+    health_check = _health_check(raw, stack, region, prefix, retention, origins)
 
     def adopted(slice_: Any) -> dict[str, str]:
         return {key: resource_id for key, resource_id in adopt.items() if key in slice_.ADOPTABLE}
@@ -198,6 +210,9 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             max_file_bytes=v.integer(raw, "maxFileBytes", DEFAULTS["maxFileBytes"], 1, MAX_SINGLE_PUT_BYTES),
             auth_required=auth_required,
             log_retention_days=retention,
+            subject_key_secret_name=_subject_key_secret(raw, auth_required),
+            # The health check signs on its own IAM route; the signer accepts its assumed role only.
+            health_check_role_name=None if health_check is None else health_check.role_name,
             adopt=adopted(SignerConfig),
         ),
         api=ApiConfig(
@@ -210,6 +225,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             log_retention_days=retention,
             jwt_issuer=jwt_issuer,
             jwt_audience=jwt_audience,
+            health_check_route=health_check is not None,
             adopt=adopted(ApiConfig),
         ),
         monitoring=MonitoringConfig(
@@ -276,25 +292,9 @@ ANY_ORIGIN_PROBE = "https://healthcheck.invalid"
 
 
 def _health_check(
-    raw: Mapping[str, str],
-    stack: str,
-    region: str,
-    prefix: str,
-    retention: int,
-    origins: tuple[str, ...],
-    auth_required: bool,
+    raw: Mapping[str, str], stack: str, region: str, prefix: str, retention: int, origins: tuple[str, ...]
 ) -> HealthCheckConfig | None:
-    enabled = v.boolean(raw, "healthCheckEnabled", DEFAULTS["healthCheckEnabled"])
-    secret_name = v.matching(
-        raw, "healthCheckTokenSecretName", None, v.SECRET_NAME, "is not a Secrets Manager secret name"
-    )
-    if enabled and auth_required and secret_name is None:
-        raise ConfigError(
-            "healthCheckTokenSecretName",
-            "is required when jwtIssuer is set and healthCheckEnabled is true: the synthetic check "
-            "reads its bearer token from this Secrets Manager secret (or set healthCheckEnabled false)",
-        )
-    if not enabled:
+    if not v.boolean(raw, "healthCheckEnabled", DEFAULTS["healthCheckEnabled"]):
         return None
     return HealthCheckConfig(
         function_name=f"{PROJECT}-{stack}-healthcheck",
@@ -303,8 +303,20 @@ def _health_check(
         prefix=prefix,
         log_retention_days=retention,
         check_origin=ANY_ORIGIN_PROBE if origins[0] == "*" else origins[0],
-        token_secret_name=secret_name if auth_required else None,
     )
+
+
+def _subject_key_secret(raw: Mapping[str, str], auth_required: bool) -> str | None:
+    name = v.matching(
+        raw, "subjectKeySecretName", None, v.SECRET_NAME, "is not a Secrets Manager secret name"
+    )
+    if auth_required and name is None:
+        raise ConfigError(
+            "subjectKeySecretName",
+            "is required when jwtIssuer is set: subject folders are HMACs of the JWT subject under the key "
+            "in this Secrets Manager secret (create it first: docs/configuration.md)",
+        )
+    return name if auth_required else None
 
 
 def _adopt(raw: Mapping[str, str], *, bucket_name: str, function_name: str) -> dict[str, str]:

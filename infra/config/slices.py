@@ -109,6 +109,10 @@ class SignerConfig:
     max_file_bytes: int
     auth_required: bool
     log_retention_days: int
+    # With JWT: the Secrets Manager secret holding the key subject folders are HMACs under.
+    subject_key_secret_name: str | None = None
+    # The health check's role: the only caller accepted on POST /healthcheck (None: no health check).
+    health_check_role_name: str | None = None
     adopt: Adoption = field(default_factory=dict)
 
 
@@ -126,6 +130,8 @@ class ApiConfig:
     log_retention_days: int
     jwt_issuer: str | None = None
     jwt_audience: tuple[str, ...] = ()
+    # POST /healthcheck, IAM-authorized, for the synthetic check (off when the check is disabled).
+    health_check_route: bool = False
     adopt: Adoption = field(default_factory=dict)
 
 
@@ -140,7 +146,10 @@ class HealthCheckConfig:
     log_retention_days: int
     # The Origin the probe sends; any value works when CORS allows every origin.
     check_origin: str
-    token_secret_name: str | None = None
+
+    @property
+    def role_name(self) -> str:
+        return f"{self.function_name}-role"
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from infra.policies.statements import document, same_account, service_trust, write_own_logs
-from lambda_src.sign_uploads.keys import SUBJECT_NAMESPACE_PREFIX
 
-# The synthetic check signs jobs whose ids start with this reserved prefix; its role may delete only
-# those objects, and a lifecycle rule expires any it failed to delete.
-HEALTH_CHECK_JOB_PREFIX = "healthcheck-"
+# The synthetic check signs jobs whose ids start with this prefix, reserved for it by the signer; its
+# role may delete only those objects, and a lifecycle rule expires any it failed to delete.
+from lambda_src.sign_uploads.keys import HEALTH_CHECK_JOB_PREFIX
+
 # The one file each run uploads (lambda_src/health_check/handler.py PROBE_PATH; a test holds them equal).
 HEALTH_CHECK_PROBE_PATH = "probe.m3u8"
 HEALTH_CHECK_LEFTOVER_DAYS = 1
@@ -20,10 +20,13 @@ def lambda_trust_policy() -> dict[str, Any]:
     return document(service_trust("LambdaAssumeRole", "lambda.amazonaws.com"))
 
 
-def signer_permissions(bucket_arn: str, prefix: str, log_group_arn: str) -> dict[str, Any]:
+def signer_permissions(
+    bucket_arn: str, prefix: str, log_group_arn: str, subject_key_secret_arn: str | None = None
+) -> dict[str, Any]:
     """The signer's credentials sign the URLs, so they bound what a URL can do: PutObject under
-    the prefix, nothing else on S3; plus writing to its own log group."""
-    return document(
+    the prefix, nothing else on S3; plus writing to its own log group, and with JWT reading the
+    one secret its subject folders are keyed with."""
+    statements = [
         {
             "Sid": "PutUploadsUnderPrefix",
             "Effect": "Allow",
@@ -31,19 +34,21 @@ def signer_permissions(bucket_arn: str, prefix: str, log_group_arn: str) -> dict
             "Resource": f"{bucket_arn}/{prefix}*",
         },
         write_own_logs(log_group_arn),
-    )
+    ]
+    if subject_key_secret_arn is not None:
+        statements.append(read_secret("ReadSubjectKey", subject_key_secret_arn))
+    return document(*statements)
+
+
+def read_secret(sid: str, secret_arn: str) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
 
 
 def probe_object_arns(bucket_arn: str, prefix: str) -> list[str]:
-    """The probe object in both key layouts: ``<prefix>healthcheck-<run>/probe.m3u8`` (no JWT) and
-    ``<prefix>sub.<hash>/healthcheck-<run>/probe.m3u8`` (JWT). IAM's ``*`` crosses '/', so the JWT
-    pattern would also match a user's own ``.../healthcheck-*/probe.m3u8`` inside a job folder; the
-    handler only ever deletes the key the signer returned for its own job, and DeleteObject cannot
-    create or read anything."""
-    return [
-        f"{bucket_arn}/{prefix}{HEALTH_CHECK_JOB_PREFIX}*/{HEALTH_CHECK_PROBE_PATH}",
-        f"{bucket_arn}/{prefix}{SUBJECT_NAMESPACE_PREFIX}*/{HEALTH_CHECK_JOB_PREFIX}*/{HEALTH_CHECK_PROBE_PATH}",
-    ]
+    """The probe object: ``<prefix>healthcheck-<run>/probe.m3u8``. The check signs on its own IAM
+    route, which always uses the anonymous key layout (never a subject folder), and the signer
+    refuses ``healthcheck-`` jobIds to everyone else, so no user's file can match."""
+    return [f"{bucket_arn}/{prefix}{HEALTH_CHECK_JOB_PREFIX}*/{HEALTH_CHECK_PROBE_PATH}"]
 
 
 def secret_arn_pattern(region: str, account_id: str, secret_name: str) -> str:
@@ -51,13 +56,24 @@ def secret_arn_pattern(region: str, account_id: str, secret_name: str) -> str:
     return f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secret_name}-??????"
 
 
+def health_check_route_arn(api_execution_arn: str) -> str:
+    """The health check's own route on the signer API, any stage."""
+    return f"{api_execution_arn}/*/POST/healthcheck"
+
+
 def health_check_permissions(
-    bucket_arn: str, prefix: str, log_group_arn: str, token_secret_arn: str | None
+    bucket_arn: str, prefix: str, log_group_arn: str, api_execution_arn: str
 ) -> dict[str, Any]:
-    """The synthetic check uploads through the signer's URLs (no S3 write of its own); it may
-    delete only probe objects, write its own logs (its metrics travel in them as EMF, so no
-    cloudwatch:PutMetricData), and read its token secret when the signer requires a JWT."""
-    statements: list[dict[str, Any]] = [
+    """The synthetic check signs on its IAM-authorized route and uploads through the signer's URLs
+    (no S3 write of its own); it may delete only probe objects and write its own logs (its metrics
+    travel in them as EMF, so no cloudwatch:PutMetricData)."""
+    return document(
+        {
+            "Sid": "SignOnOwnRoute",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": health_check_route_arn(api_execution_arn),
+        },
         {
             "Sid": "DeleteOwnProbes",
             "Effect": "Allow",
@@ -65,17 +81,7 @@ def health_check_permissions(
             "Resource": probe_object_arns(bucket_arn, prefix),
         },
         write_own_logs(log_group_arn),
-    ]
-    if token_secret_arn is not None:
-        statements.append(
-            {
-                "Sid": "ReadOwnToken",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": token_secret_arn,
-            }
-        )
-    return document(*statements)
+    )
 
 
 def scheduler_trust_policy(account_id: str) -> dict[str, Any]:
