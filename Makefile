@@ -6,7 +6,7 @@ STACK  ?= dev
 STACKS := $(patsubst Pulumi.%.yaml,%,$(filter-out Pulumi.yaml,$(wildcard Pulumi.*.yaml)))
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps dev plan plans plans-check cdn-config test lint bench clean
+.PHONY: setup system-deps dev plan plans plans-check cdn-config docs docs-check test lint bench clean
 
 ## setup: system packages (ffmpeg) and the pinned Python environment in .venv
 setup: system-deps $(VENV)/.installed
@@ -51,14 +51,22 @@ plans-check: $(VENV)/.installed
 cdn-config: $(VENV)/.installed
 	$(PY) -m tools.cdn_config --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(OUT),--out $(OUT))
 
+## docs: regenerate the generated parts of docs/ (the alarm table in docs/operations.md)
+docs: $(VENV)/.installed
+	$(PY) -m tools.alarm_table
+
+## docs-check: fail when a generated part of docs/ is stale (make test runs it)
+docs-check: $(VENV)/.installed
+	$(PY) -m tools.alarm_table --check
+
 ## lint: ruff (lint + format) and mypy
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-## test: lint, the plans freshness check, then the whole test suite
-test: lint plans-check
+## test: lint, the plans and generated-docs freshness checks, then the whole test suite
+test: lint plans-check docs-check
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 ## bench: the benchmarks, printed as figures and ratios

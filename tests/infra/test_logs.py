@@ -183,5 +183,5 @@ def test_named_queries_use_only_declared_columns_of_the_table(dev: Plan, query_n
     unknown = identifiers - sql_words - aliases - declared
     assert not unknown, unknown
     assert {"x_edge_result_type", "cs_uri_stem", "sc_status", "date"} & identifiers
-    readme = (packaging.REPO_ROOT / "README.md").read_text()
-    assert logs.named_query(logs.NAMED_QUERIES[query_name], "lux_video_dev_logs") in readme
+    operations = (packaging.REPO_ROOT / "docs" / "operations.md").read_text()
+    assert logs.named_query(logs.NAMED_QUERIES[query_name], "lux_video_dev_logs") in operations
