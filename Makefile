@@ -51,12 +51,14 @@ plans-check: $(VENV)/.installed
 cdn-config: $(VENV)/.installed
 	$(PY) -m tools.cdn_config --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(OUT),--out $(OUT))
 
-## docs: regenerate the generated parts of docs/ (the alarm table in docs/operations.md)
+## docs: regenerate the generated parts of docs/ (OpenAPI + media table from media.py, the alarm table)
 docs: $(VENV)/.installed
+	$(PY) -m tools.gen_docs
 	$(PY) -m tools.alarm_table
 
 ## docs-check: fail when a generated part of docs/ is stale (make test runs it)
 docs-check: $(VENV)/.installed
+	$(PY) -m tools.gen_docs --check
 	$(PY) -m tools.alarm_table --check
 
 ## lint: ruff (lint + format) and mypy

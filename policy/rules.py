@@ -174,6 +174,8 @@ class SignerScope:
 
 
 _LOG_STREAM_ARN = re.compile(r"^arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:/aws/lambda/[A-Za-z0-9_-]+:\*$")
+# One named secret (Secrets Manager appends -?????? to the name in the ARN): never a wildcard name.
+_ONE_SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-\?{6}$")
 
 
 def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerScope) -> list[str]:
@@ -195,8 +197,14 @@ def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerSc
             wrong = [r for r in resources if not _LOG_STREAM_ARN.match(str(r))]
             if wrong:
                 violations.append(f"signer log writes are not scoped to its own log group: {wrong}")
+        elif actions == {"secretsmanager:GetSecretValue"}:
+            # The key its subject folders are keyed with (JWT stacks): exactly one named secret.
+            if len(resources) != 1 or not _ONE_SECRET_ARN.match(str(resources[0])):
+                violations.append(f"signer may read secrets beyond its one subject key: {resources}")
         else:
-            violations.append(f"signer policy allows {sorted(actions)}: only s3:PutObject and log writes")
+            violations.append(
+                f"signer policy allows {sorted(actions)}: only s3:PutObject, log writes and its subject key"
+            )
         if statement.get("Condition") is None and "*" in resources:
             violations.append("signer policy grants on Resource '*'")
     return violations

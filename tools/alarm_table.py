@@ -29,11 +29,14 @@ START, END = "<!-- alarms:start -->", "<!-- alarms:end -->"
 
 PLACEHOLDER_TARGETS = AlarmTargets(
     stack="<stack>",
+    name_prefix=f"{PROJECT}-<stack>",
+    region="<region>",
     signer_function_name="<signerFunctionName>",
     signer_timeout_seconds=signer.TIMEOUT_SECONDS,
     api_id="<apiId>",
     distribution_id="<distributionId>",
     health_check_function_name=f"{PROJECT}-<stack>-healthcheck",
+    waf_web_acl_name=f"{PROJECT}-<stack>-cdn",
 )
 
 COMPARISONS = {

@@ -2,7 +2,7 @@
 
 Adding an alarm is adding one :class:`AlarmSpec` to :func:`alarm_specs` (and its test); the
 Monitoring component declares it, the dashboard shows it and ``docs/operations.md``'s alarm table
-is generated from it (``python -m tools.gen_docs``). Defaults, stated once: 5-minute periods, one
+is generated from it (``make docs``: ``python -m tools.alarm_table``). Defaults, stated once: 5-minute periods, one
 breaching period, missing data is not breaching, and ``>= 1`` (a count that must stay at zero).
 """
 

@@ -341,7 +341,10 @@ def parse_dev(**raw: Any):
 def test_monitoring_defaults() -> None:
     config = parse_dev()
     assert config.monitoring.alarm_email is None and config.cdn.additional_metrics is False
-    assert config.health_check is not None and config.health_check.token_secret_name is None
+    assert (
+        config.health_check is not None
+        and config.signer.health_check_role_name == "lux-video-dev-healthcheck-role"
+    )
     assert config.logs.log_bucket_name == "lux-video-dev-262a61d7-logs"
 
 
@@ -351,8 +354,13 @@ def test_monitoring_defaults() -> None:
         ({"alarmEmail": "not-an-email"}, "alarmEmail", "not an email"),
         ({"cdnAdditionalMetrics": "sometimes"}, "cdnAdditionalMetrics", "true or false"),
         ({"healthCheckEnabled": "2"}, "healthCheckEnabled", "true or false"),
-        (JWT, "healthCheckTokenSecretName", "is required when jwtIssuer"),
-        ({**JWT, "healthCheckTokenSecretName": "bad name!"}, "healthCheckTokenSecretName", "not a Secrets"),
+        (JWT, "subjectKeySecretName", "is required when jwtIssuer"),
+        ({**JWT, "subjectKeySecretName": "bad name!"}, "subjectKeySecretName", "not a Secrets"),
+        (
+            {"healthCheckTokenSecretName": "lux-video/dev/token"},
+            "healthCheckTokenSecretName",
+            "no longer used",
+        ),
         ({"logBucketName": "Bad_Bucket"}, "logBucketName", "not a valid S3 bucket name"),
         ({"logBucketName": "lux-video-dev-262a61d7"}, "logBucketName", "distinct"),
         ({"bucketName": "a" * 60}, "logBucketName", "set logBucketName"),
@@ -364,9 +372,10 @@ def test_bad_monitoring_values_fail_naming_the_key(raw: dict[str, Any], key: str
     assert caught.value.key == f"lux-video:{key}" and fragment in str(caught.value)
 
 
-def test_jwt_without_a_token_secret_is_fine_when_the_check_is_off() -> None:
-    config = parse_dev(**JWT, healthCheckEnabled="false")
+def test_without_the_check_no_health_check_route_or_role_is_accepted() -> None:
+    config = parse_dev(**JWT, subjectKeySecretName="lux-video/dev/subject-key", healthCheckEnabled="false")
     assert config.auth_required and config.health_check is None
+    assert config.signer.health_check_role_name is None and config.api.health_check_route is False
 
 
 def test_every_monitoring_resource_passes_every_rule(dev: Plan, secured: Plan) -> None:

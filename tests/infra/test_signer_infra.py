@@ -108,10 +108,13 @@ def test_function_environment_points_at_bucket_prefix_and_cdn(dev_plan: Plan, se
         "MAX_FILES": "1000",
         "MAX_FILE_BYTES": str(5 * 1024**3),
         "AUTH_REQUIRED": "false",
+        # The only caller accepted on POST /healthcheck (the health check's assumed role).
+        "HEALTH_CHECK_ROLE_NAME": "lux-video-dev-healthcheck-role",
     }
     assert env["PUBLIC_BASE_URL"].startswith("https://")
     secured = secured_plan.one(FUNCTION, "signer").inputs["environment"]["variables"]
     assert secured["AUTH_REQUIRED"] == "true"
+    assert secured["SUBJECT_KEY_SECRET_ID"] == "lux-video/dev/subject-key"
     assert secured["PREFIX"] == "media/uploads/"
     assert secured["URL_TTL_SECONDS"] == "600"
 
@@ -175,3 +178,20 @@ def test_empty_or_missing_source_folder_fails_clearly(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no source files"):
         packaging.function_files(tmp_path / "empty")
+
+
+def test_with_jwt_the_signer_may_read_only_its_subject_key(secured_plan: Plan, dev_plan: Plan) -> None:
+    policy = document(secured_plan.one(ROLE_POLICY, "signer-permissions"), "policy")
+    (read,) = [s for s in policy["Statement"] if s["Sid"] == "ReadSubjectKey"]
+    assert read == {
+        "Sid": "ReadSubjectKey",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "arn:aws:secretsmanager:us-west-2:123456789012:secret:lux-video/dev/subject-key-??????",
+    }
+    dev = document(dev_plan.one(ROLE_POLICY, "signer-permissions"), "policy")
+    assert "ReadSubjectKey" not in {s["Sid"] for s in dev["Statement"]}
+    # Break it: any secret (a wildcard name) is caught by the least-privilege rule.
+    read["Resource"] = "arn:aws:secretsmanager:us-west-2:123456789012:secret:*"
+    scope = rules.SignerScope(bucket="lux-video-dev-262a61d7", prefix="media/uploads/")
+    assert any("secrets" in v for v in rules.signer_permissions_are_least_privilege(policy, scope))
