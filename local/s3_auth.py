@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -95,6 +96,7 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
+@lru_cache(maxsize=32)
 def signing_key(secret: str, date: str, region: str, service: str = "s3") -> bytes:
     key = _hmac(f"AWS4{secret}".encode(), date)
     key = _hmac(key, region)
