@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from lambda_src.health_check import handler as check
@@ -28,6 +29,8 @@ def check_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    # boto3's default session caches the credentials it resolved first (another test's dummies).
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.delenv("TOKEN_SECRET_NAME", raising=False)
     return stack
 
