@@ -109,6 +109,10 @@ class S3Front:
         cors = s3_cors.response_headers(self._rules, origin, method)
 
         async def refuse(status: int, code: str, message: str, **extra: str) -> None:
+            # In the make dev terminal too: a mobile client often shows no response body.
+            log.warning("%s %s -> %d %s: %s", method, raw_path_text, status, code, message)
+            if "CanonicalRequest" in extra:
+                log.warning("canonical request computed from what arrived:\n%s", extra["CanonicalRequest"])
             await incoming.drain()  # the client sees the error instead of a reset connection
             await _respond(
                 send,

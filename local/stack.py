@@ -282,7 +282,16 @@ class LocalStack:
 
     def write_cdn_config(self) -> Path:
         """Write ``.local/cdn_config.json``, validated against the schema the cloud stack's file uses."""
-        cdn_config_tool.validate(self.cdn_config())
+        try:
+            cdn_config_tool.validate(self.cdn_config())
+        except cdn_config_tool.CdnConfigError as error:
+            if error.key in ("signerEndpoint", "cdnBaseUrl", "processorEndpoint"):
+                raise LocalStackError(
+                    f"the advertised host {self.settings.advertised_host!r} cannot go into cdn_config.json: "
+                    "the app accepts plain http only on loopback and private IPv4 addresses "
+                    "(10/8, 172.16/12, 192.168/16); set PUBLIC_HOST to one"
+                ) from None
+            raise
         path = self.settings.data_dir / "cdn_config.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.cdn_config(), indent=2) + "\n")

@@ -222,3 +222,10 @@ def test_the_processor_answers_browsers_from_the_api_origins(stack: LocalStack) 
         "access-control-allow-origin"
         not in httpx.get(f"{stack.base_url}/media/{'0' * 32}/master.m3u8").headers
     )
+
+
+def test_a_public_host_the_app_config_cannot_hold_fails_in_one_clear_line(tmp_path: Path) -> None:
+    settings = LocalSettings(public_host="laptop.example.com", port=9100, s3_port=9101, data_dir=tmp_path)
+    with pytest.raises(stack_module.LocalStackError, match="PUBLIC_HOST"):
+        LocalStack(settings).write_cdn_config()
+    assert not (tmp_path / "cdn_config.json").exists()

@@ -312,3 +312,14 @@ def test_signed_url_host_is_the_verifying_endpoint(signed: tuple[str, str], stac
     url, _ = signed
     assert urlsplit(url).netloc == urlsplit(stack.s3_endpoint_url).netloc
     assert urlsplit(stack.s3_endpoint_url).port == stack.settings.s3_port
+
+
+def test_a_refusal_is_logged_with_the_canonical_request_for_the_make_dev_terminal(
+    signed: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, cache = signed
+    with caplog.at_level("WARNING", logger="local.s3_front"):
+        assert put(url, cache, Content_Type=f"{TYPE}; charset=utf-8").status_code == 403
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "403 SignatureDoesNotMatch" in text
+    assert f"content-type:{TYPE}; charset=utf-8" in text  # what the client actually sent
