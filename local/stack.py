@@ -118,7 +118,7 @@ class LocalSettings:
             return LOOPBACK, (
                 f"this machine's LAN address {lan} is outside the private ranges (10/8, 172.16/12, "
                 "192.168/16), where cdn_config.json and the signer allow plain http: URLs use 127.0.0.1. "
-                "Set PUBLIC_HOST=<private address or name> to advertise another host."
+                "Set PUBLIC_HOST=<a private IPv4 address of this machine> to advertise another host."
             )
         return lan, None
 
