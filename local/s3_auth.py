@@ -166,6 +166,15 @@ def verify(
         # The local credentials are long-term keys: a session token belongs to other credentials.
         raise S3AuthError(400, "InvalidToken", "The provided token is malformed or otherwise invalid.")
     if "X-Amz-Algorithm" in names or "X-Amz-Signature" in names or "X-Amz-Credential" in names:
+        if request.header("authorization") is not None:
+            # An HTTP client that adds its own Authorization (an app's JWT interceptor) to the PUT.
+            raise S3AuthError(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature "
+                "query string parameter or the Authorization header should be specified",
+                ArgumentName="Authorization",
+            )
         return _verify_query(request, credentials, region, now)
     if "AWSAccessKeyId" in names or "Signature" in names:
         raise S3AuthError(

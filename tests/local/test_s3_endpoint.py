@@ -168,6 +168,15 @@ def test_the_payload_hash_is_checked_against_the_body(stack: LocalStack) -> None
     assert httpx.put(url, content=b"signed body", headers=headers).status_code == 200
 
 
+def test_an_authorization_header_added_to_a_presigned_put_is_refused(signed: tuple[str, str]) -> None:
+    """An app whose HTTP client adds its JWT to every request, the S3 PUT included."""
+    url, cache = signed
+    refused = put(url, cache, Authorization="Bearer eyJhbGciOiJIUzI1NiJ9.e30.x")
+    assert refused.status_code == 400 and error_code(refused) == "InvalidArgument"
+    assert "Only one auth mechanism allowed" in message(refused)
+    assert put(url, cache).status_code == 200
+
+
 def test_an_unsigned_amz_header_is_refused(signed: tuple[str, str]) -> None:
     url, cache = signed
     refused = put(url, cache, x_amz_acl="public-read")
