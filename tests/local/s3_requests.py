@@ -64,6 +64,19 @@ def header_signed(
 ) -> dict[str, str]:
     """The headers of a header-signed (``Authorization``) request, as botocore computes them."""
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-    request.headers["x-amz-content-sha256"] = payload_hash or hashlib.sha256(body).hexdigest()
-    S3SigV4Auth(Credentials(access_key, secret_key), "s3", LOCAL_REGION).add_auth(request)
+    declared = payload_hash or hashlib.sha256(body).hexdigest()
+    _DeclaredPayload(Credentials(access_key, secret_key), "s3", LOCAL_REGION, declared).add_auth(request)
+    assert request.headers["X-Amz-Content-SHA256"] == declared
     return dict(request.headers.items())
+
+
+class _DeclaredPayload(S3SigV4Auth):
+    """botocore's S3 SigV4 signer, with the payload hash the test declares (botocore would
+    otherwise hash the body itself, or choose UNSIGNED-PAYLOAD)."""
+
+    def __init__(self, credentials: Credentials, service: str, region: str, declared: str) -> None:
+        super().__init__(credentials, service, region)
+        self._declared = declared
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._declared
