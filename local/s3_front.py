@@ -121,7 +121,7 @@ class S3Front:
                 b"" if method == "HEAD" else error_body(code, message, request_id, **extra),
             )
 
-        if raw_path_text.split("?")[0].startswith("/moto-api"):
+        if scope["path"].startswith("/moto-api") or raw_path_text.startswith("/moto-api"):
             await refuse(404, "NoSuchBucket", "The specified bucket does not exist", BucketName="moto-api")
             return
         if not s3_auth.is_signed(request):
