@@ -50,10 +50,13 @@ def time_wait_on(port: int) -> bool:
 
 def test_make_dev_starts_again_at_once_while_time_wait_sockets_remain(tmp_path: Path) -> None:
     settings = LocalSettings(port=free_port(), s3_port=free_port(), data_dir=tmp_path)
-    with LocalStack(settings) as first:
-        for url in (first.base_url + "/healthz", first.s3_endpoint_url + "/"):
-            # The server closes first (Connection: close), so the TIME-WAIT is on the server's side.
-            httpx.get(url, headers={"Connection": "close"})
+    with LocalStack(settings):
+        for port in (settings.port, settings.s3_port):
+            # Read to EOF before closing: the server closes first, so the TIME-WAIT is on its side.
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
+                while sock.recv(65536):
+                    pass
     assert time_wait_on(settings.port) and time_wait_on(settings.s3_port)  # the situation that failed
     with LocalStack(settings) as second:
         assert httpx.get(second.base_url + "/healthz").status_code == 200
