@@ -124,6 +124,10 @@ class S3Front:
         if scope["path"].startswith("/moto-api") or raw_path_text.startswith("/moto-api"):
             await refuse(404, "NoSuchBucket", "The specified bucket does not exist", BucketName="moto-api")
             return
+        framing = _framing_problem(request)
+        if framing is not None:
+            await refuse(framing.status, framing.code, framing.message, **framing.extra)
+            return
         if not s3_auth.is_signed(request):
             # No public ACL or policy can take effect on the bucket (policies.PUBLIC_ACCESS_BLOCK).
             await refuse(403, "AccessDenied", "Access Denied")
@@ -266,14 +270,6 @@ class S3Front:
                         "SDK with request_checksum_calculation='when_required' or UNSIGNED-PAYLOAD.",
                     )
                 spool, forwarded = _decode_aws_chunked(spool, request)
-            elif (
-                request.method == "PUT"
-                and request.header("content-length") is None
-                and request.header("transfer-encoding") is not None
-            ):
-                raise s3_auth.S3AuthError(
-                    411, "MissingContentLength", "You must provide the Content-Length HTTP header."
-                )
             return spool, forwarded
         except BaseException:
             spool.close()
@@ -327,6 +323,24 @@ class S3Front:
         # moto reads the bucket from the path only when the host is an address (path-style).
         environ["HTTP_HOST"] = "127.0.0.1"
         return environ
+
+
+def _framing_problem(request: s3_auth.IncomingRequest) -> s3_auth.S3AuthError | None:
+    """S3 takes a body with a Content-Length only: a streamed (``Transfer-Encoding: chunked``)
+    upload is 501 unless it is the SDKs' aws-chunked encoding; a PUT without a length is 411."""
+    chunked = "chunked" in (request.header("transfer-encoding") or "").lower()
+    if chunked and request.header("x-amz-decoded-content-length") is None:
+        return s3_auth.S3AuthError(
+            501,
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            Header="Transfer-Encoding",
+        )
+    if request.method == "PUT" and not chunked and request.header("content-length") is None:
+        return s3_auth.S3AuthError(
+            411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+        )
+    return None
 
 
 def _decode_aws_chunked(

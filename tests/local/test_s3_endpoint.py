@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import http.client
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -174,6 +175,29 @@ def test_an_authorization_header_added_to_a_presigned_put_is_refused(signed: tup
     refused = put(url, cache, Authorization="Bearer eyJhbGciOiJIUzI1NiJ9.e30.x")
     assert refused.status_code == 400 and error_code(refused) == "InvalidArgument"
     assert "Only one auth mechanism allowed" in message(refused)
+    assert put(url, cache).status_code == 200
+
+
+def test_a_streamed_upload_without_a_length_is_refused_as_s3_refuses_it(signed: tuple[str, str]) -> None:
+    """A client streaming the file (Transfer-Encoding: chunked) instead of sending its length."""
+    url, cache = signed
+
+    def stream() -> Iterator[bytes]:
+        yield DATA[:100]
+        yield DATA[100:]
+
+    refused = httpx.put(url, content=stream(), headers={"Content-Type": TYPE, "Cache-Control": cache})
+    assert refused.status_code == 501 and error_code(refused) == "NotImplemented"
+    assert "<Header>Transfer-Encoding</Header>" in refused.text
+    # No body and no Content-Length at all (what `curl -X PUT` without data sends).
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc)
+    connection.putrequest("PUT", f"{parts.path}?{parts.query}")
+    connection.putheader("Content-Type", TYPE)
+    connection.endheaders()
+    no_length = connection.getresponse()
+    assert no_length.status == 411 and b"<Code>MissingContentLength</Code>" in no_length.read()
+    connection.close()
     assert put(url, cache).status_code == 200
 
 
