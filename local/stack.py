@@ -4,8 +4,9 @@ One HTTP server (``PORT``) answers like the cloud stack's endpoints: ``POST /`` 
 (API Gateway + the very ``lambda_src/sign_uploads`` handler), ``/<prefix>...`` is the CDN,
 ``/api/videos`` and ``/media/...`` are the processor. The S3 endpoint (``S3_PORT``) verifies
 signatures and CORS as S3 does in front of moto's S3, which runs in-process on no port; the
-signer's URLs point at it (``local.s3_emulator``, docs/local-stack.md). Bucket name, prefix, CORS origins, expiry and signing limits
-come from the dev stack's config (``Pulumi.dev.yaml``), validated by ``infra.config``.
+signer's URLs point at it (``local.s3_emulator``, docs/local-stack.md). Bucket name, prefix, CORS
+origins, expiry and signing limits come from the dev stack's config (``Pulumi.dev.yaml``),
+validated by ``infra.config``.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class LocalSettings:
 
         The app config (and the signer) accept plain http only on loopback and private addresses:
         a LAN address outside the private ranges cannot go into ``cdn_config.json``, so the stack
-        says so and advertises loopback; ``PUBLIC_HOST`` chooses another name.
+        says so and advertises loopback; ``PUBLIC_HOST`` chooses another host.
         """
         if self.public_host:
             return self.public_host, None
