@@ -137,6 +137,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 def open_page(browser: Any, url: str) -> Any:
     page = browser.new_page()
+    page.set_default_timeout(90_000)  # generous on a loaded 2-core machine; the page has its own timeouts
     page.goto(url)
     page.wait_for_function("window.lux !== undefined && window.Hls !== undefined")
     return page
@@ -226,7 +227,6 @@ def test_the_processor_is_driven_from_the_page_and_its_media_alias_plays(
     browser: Any, browser_stack: LocalStack, app_origin: int
 ) -> None:
     page = open_page(browser, f"http://127.0.0.1:{app_origin}/")
-    page.set_default_timeout(90_000)
     result = page.evaluate(
         "([processor, base]) => lux.processAndPlay(processor, base)",
         [browser_stack.processor_url, browser_stack.base_url],
