@@ -382,3 +382,12 @@ def test_an_aws_chunked_body_with_an_unsigned_trailer_is_decoded(stack: LocalSta
     broken = body.replace(b"5\r\nworld", b"9\r\nworld")
     signed = header_signed("PUT", url, broken, headers, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
     assert httpx.put(url, content=broken, headers=signed).status_code == 400
+
+
+def test_signed_chunks_are_refused_with_a_hint_rather_than_stored_undecoded(stack: LocalStack) -> None:
+    url = f"{stack.s3_endpoint_url}/{stack.config.bucket_name}/videos/chunked/signed.ts"
+    body = b"5;chunk-signature=" + b"0" * 64 + b"\r\nhello\r\n0;chunk-signature=" + b"0" * 64 + b"\r\n\r\n"
+    headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "5"}
+    signed = header_signed("PUT", url, body, headers, payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    refused = httpx.put(url, content=body, headers=signed)
+    assert refused.status_code == 501 and "request_checksum_calculation" in message(refused)
