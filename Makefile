@@ -8,8 +8,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-deps dev plan plans plans-check cdn-config docs docs-check test lint bench clean
 
-## setup: system packages (ffmpeg) and the pinned Python environment in .venv
-setup: system-deps $(VENV)/.installed
+## setup: system packages (ffmpeg, chromium, node), the pinned Python environment in .venv, npm packages (hls.js)
+setup: system-deps $(VENV)/.installed node_modules/.installed
 
 system-deps:
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
@@ -18,11 +18,24 @@ system-deps:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || \
 	  { echo "installing python3-venv (Debian package)"; $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
+	@# The browser tests: Debian's Chromium (driven by Playwright, which downloads no browser) and
+	@# npm for hls.js.
+	@command -v chromium >/dev/null || \
+	  { echo "installing chromium (Debian package)"; $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v npm >/dev/null || \
+	  { echo "installing nodejs and npm (Debian packages)"; $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip check
+	touch $@
+
+# hls.js for the browser tests, exactly as package-lock.json pins it.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## dev: the local stack (S3 emulator, signer API, CDN, ffmpeg processor) until Ctrl-C; HOST=0.0.0.0 for the LAN

@@ -27,11 +27,15 @@ def main(argv: list[str] | None = None) -> int:
         settings = LocalSettings.from_env(host=args.host)
         if settings.serves_all_interfaces:
             print(
-                "WARNING: --host 0.0.0.0 serves the signer, the CDN, the processor and the S3 emulator to "
-                "every machine on this network, without authentication. Use it on a trusted LAN only.",
+                "WARNING: --host 0.0.0.0 serves the signer, the CDN, the processor and the S3 endpoint to "
+                "every machine on this network. The signer signs for anyone (no JWT locally) and the "
+                "CDN serves any uploaded object: use it on a trusted LAN only. The S3 emulator itself "
+                "listens on no port; its admin API is unreachable.",
                 file=sys.stderr,
             )
         stack = LocalStack(settings)
+        if stack.advertise_note:
+            print(f"NOTE: {stack.advertise_note}", file=sys.stderr)
         stack.check_ports()
         config_path = stack.write_cdn_config()
     except Exception as error:  # a clear line instead of a traceback
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  CDN             {config['cdnBaseUrl']}/{config['uploadPrefix']}<jobId>/<path>",
                 f"  processor       POST {config['processorEndpoint']}   (multipart field 'file')",
                 f"  job status      GET  {config['processorEndpoint']}/<jobId>",
-                f"  S3 emulator     {stack.s3_endpoint_url}  (bucket {stack.config.bucket_name})",
+                f"  S3 endpoint     {stack.s3_endpoint_url}  (bucket {stack.config.bucket_name}; SigV4 and CORS enforced)",
                 f"  app config      {config_path}",
                 "Ctrl-C to stop. Objects live in memory and are gone after a restart.",
             ]

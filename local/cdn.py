@@ -3,28 +3,37 @@
 Headers come from the same definitions the distribution is declared with: the response headers
 policy's CORS and security headers (``infra.policies.cdn_cors`` / ``cdn_security_headers``) and the
 object's own ``Cache-Control`` (stored by the signed PUT). Like CloudFront it answers ``Range``
-with 206, ``If-None-Match`` with 304, a preflight as S3 would by the bucket's CORS rules
-(``infra.policies.bucket_cors_rules``, which CloudFront's origin request policy lets S3 see), and
-403 for a key it may not read (OAC without ``s3:ListBucket`` turns a missing object into
-AccessDenied).
+with 206 (``HEAD`` too, as S3's HeadObject does; a ``Range`` S3 cannot parse is ignored), ``If-None-Match``
+with 304, a preflight as S3 would by the bucket's CORS rules (``infra.policies.bucket_cors_rules``,
+which CloudFront's origin request policy lets S3 see), and 403 for a key it may not read (OAC
+without ``s3:ListBucket`` turns a missing object into AccessDenied). Any other origin failure is a
+visible 5xx: the origin's own 5xx, or 502 when the origin cannot be reached, as CloudFront does.
+
+It reads the bucket through the local S3 endpoint with the local credentials, signed like any
+other client (CloudFront's OAC signs its requests too).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
-from fnmatch import fnmatchcase
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from infra import policies
+from local import s3_cors
 
 # Object headers CloudFront passes through from S3.
 PASSED_THROUGH = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Content-Length", "Content-Range")
 CHUNK_BYTES = 256 * 1024
+# One byte range, as S3 accepts it; anything else (several ranges, garbage) S3 ignores: 200, whole object.
+_SINGLE_RANGE = re.compile(r"bytes=(\d+)-(\d*)|bytes=-(\d+)")
+# What OAC without s3:ListBucket shows a viewer: a missing or unreadable key is 403 AccessDenied.
+_DENIED_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "AccessDenied", "403", "404"})
 
 
 def security_headers() -> dict[str, str]:
@@ -73,17 +82,22 @@ def cors_response_headers(
 def s3_preflight_allows(
     rules: list[dict[str, Any]], origin: str, method: str, requested_headers: list[str]
 ) -> bool:
-    """S3's CORS evaluation of a preflight: some rule admits the origin (one '*' wildcard allowed),
-    the method, and every requested header (case-insensitive)."""
-    for rule in rules:
-        if not any(fnmatchcase(origin, allowed) for allowed in rule["allowedOrigins"]):
-            continue
-        if method not in rule["allowedMethods"]:
-            continue
-        allowed_headers = [h.lower() for h in rule.get("allowedHeaders", [])]
-        if all(any(fnmatchcase(h, a) for a in allowed_headers) for h in requested_headers):
-            return True
-    return False
+    """S3's CORS evaluation of a preflight (``local.s3_cors``): a rule admits the origin, the
+    method and every requested header."""
+    return s3_cors.matching_rule(rules, origin, method, requested_headers) is not None
+
+
+def s3_range(value: str | None) -> str | None:
+    """The Range to pass to S3, or None when S3 would ignore it (not a single valid byte range)."""
+    if value is None:
+        return None
+    match = _SINGLE_RANGE.fullmatch(value.strip())
+    if match is None:
+        return None
+    first, last = match.group(1), match.group(2)
+    if first is not None and last and int(last) < int(first):
+        return None  # "bytes=5-2" is syntactically invalid: ignored, like garbage
+    return value.strip()
 
 
 def _etag_matches(if_none_match: str, etag: str) -> bool:
@@ -105,11 +119,7 @@ def cdn_endpoint(s3: Any, bucket: str, prefix: str, origins: tuple[str, ...]) ->
             requested = request.headers.get("access-control-request-method", "")
             if origin is None or not requested:
                 return Response(status_code=400, headers=base)
-            wanted = [
-                h.strip().lower()
-                for h in request.headers.get("access-control-request-headers", "").split(",")
-                if h.strip()
-            ]
+            wanted = s3_cors.requested_headers(request.headers.get("access-control-request-headers"))
             if not s3_preflight_allows(bucket_rules, origin, requested.upper(), wanted):
                 return Response(status_code=403, headers=base)
             return Response(
@@ -120,18 +130,22 @@ def cdn_endpoint(s3: Any, bucket: str, prefix: str, origins: tuple[str, ...]) ->
             return _denied(headers)
 
         params: dict[str, str] = {"Bucket": bucket, "Key": key}
-        if "range" in request.headers:
-            params["Range"] = request.headers["range"]
+        wanted_range = s3_range(request.headers.get("range"))
+        if wanted_range is not None:
+            params["Range"] = wanted_range
         try:
-            if request.method == "HEAD":
-                obj = await run_in_threadpool(s3.head_object, Bucket=bucket, Key=key)
-            else:
-                obj = await run_in_threadpool(s3.get_object, **params)
+            read = s3.head_object if request.method == "HEAD" else s3.get_object
+            obj = await run_in_threadpool(read, **params)
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code"))
-            if code in ("InvalidRange", "416"):
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if code in ("InvalidRange", "416") or status == 416:
                 return Response(status_code=416, headers=headers)
-            return _denied(headers)
+            if code in _DENIED_CODES or status in (403, 404):
+                return _denied(headers)
+            return _origin_failed(status if status >= 500 else 502, code, headers)
+        except BotoCoreError as error:  # the origin cannot be reached at all
+            return _origin_failed(502, type(error).__name__, headers)
 
         meta = obj["ResponseMetadata"]["HTTPHeaders"]
         for name in PASSED_THROUGH:
@@ -161,6 +175,13 @@ def cdn_endpoint(s3: Any, bucket: str, prefix: str, origins: tuple[str, ...]) ->
         return StreamingResponse(body(), status_code=status, headers=headers)
 
     return endpoint
+
+
+def _origin_failed(status: int, code: str, headers: dict[str, str]) -> Response:
+    """CloudFront passes an origin's 5xx on and answers 502 when the origin fails otherwise:
+    never a 403 that would send a developer hunting for a permissions problem."""
+    body = f"The origin (local S3 endpoint) failed: {code}\n".encode()
+    return Response(body, status_code=status, media_type="text/plain", headers=headers)
 
 
 def _denied(headers: dict[str, str]) -> Response:

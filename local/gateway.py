@@ -91,6 +91,26 @@ def cors_headers(request: Request, origins: tuple[str, ...]) -> dict[str, str]:
     return {}
 
 
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it exceeds ``limit``: checked as bytes arrive (a chunked body has no
+    Content-Length to judge by), never holding more than ``limit``. The rest of an oversized body
+    is read and dropped so the client gets the 413 rather than a reset connection."""
+    declared = request.headers.get("content-length", "")
+    stream = request.stream()
+    if declared.isdigit() and int(declared) > limit:
+        async for _ in stream:
+            pass
+        return None
+    received = bytearray()
+    async for chunk in stream:
+        if len(received) + len(chunk) > limit:
+            async for _ in stream:
+                pass
+            return None
+        received += chunk
+    return bytes(received)
+
+
 def signer_endpoint(handler: LambdaHandler, origins: tuple[str, ...]) -> Callable[[Request], Any]:
     cors = policies.api_cors(origins)
 
@@ -111,8 +131,8 @@ def signer_endpoint(handler: LambdaHandler, origins: tuple[str, ...]) -> Callabl
             )
         if request.method != "POST":
             return JSONResponse({"message": "Not Found"}, status_code=404, headers=allow)
-        body = await request.body()
-        if len(body) > MAX_PAYLOAD_BYTES:
+        body = await read_capped(request, MAX_PAYLOAD_BYTES)
+        if body is None:
             return JSONResponse({"message": "Request Entity Too Large"}, status_code=413, headers=allow)
         event = api_gateway_event(request, body)
         result = await run_in_threadpool(handler, event, LocalContext())

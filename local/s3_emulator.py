@@ -1,8 +1,10 @@
-"""An S3 emulator on loopback (moto's server, in-process), configured like the real bucket.
+"""The local S3 endpoint: moto's S3 (in-process, on no port) behind a front that enforces what S3 does.
 
 The bucket's CORS rules and lifecycle come from ``infra/policies.py``, the same functions the
 Pulumi program declares them with; only the key spelling differs (the engine's camelCase vs the
-S3 API's PascalCase), which :func:`to_s3_api` translates.
+S3 API's PascalCase), which :func:`to_s3_api` translates. The front (``local.s3_front``) verifies
+every request's signature and answers CORS by those rules; the bucket is configured through it,
+with the local credentials, like any other client.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from moto.server import ThreadedMotoServer
 
 from infra import policies
+from local.s3_front import S3Front, moto_s3_app
+from local.servers import LOOPBACK, BackgroundServer, server
 
 LOCAL_REGION = "us-west-2"
-# moto accepts any credentials; these are obviously fake and never leave the machine.
+# The only credentials the local S3 endpoint accepts; obviously fake, they never leave the machine.
 LOCAL_CREDENTIALS = {
     "aws_access_key_id": "LOCALDEVACCESSKEY",
     "aws_secret_access_key": "local-dev-secret-key",
@@ -35,39 +38,61 @@ def to_s3_api(value: Any) -> Any:
     return value
 
 
-def s3_client(endpoint_url: str) -> Any:
+def s3_client(endpoint_url: str, **credentials: str) -> Any:
+    """A boto3 client for the local endpoint, signing with the local credentials (or those given).
+
+    Checksums only where S3 requires them: the front does not verify signed aws-chunked bodies.
+    """
     return boto3.client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=LOCAL_REGION,
         config=BotoConfig(
-            signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 2}
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 2},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
         ),
-        **LOCAL_CREDENTIALS,
+        **(credentials or LOCAL_CREDENTIALS),
     )
 
 
 class S3Emulator:
-    """moto's S3 server on ``host:port`` with the media bucket created and configured."""
+    """The verifying S3 endpoint on ``host:port``, with the media bucket created and configured."""
 
     def __init__(
         self, host: str, port: int, bucket: str, prefix: str, expiration_days: int, origins: tuple[str, ...]
     ):
         self.host, self.port, self.bucket = host, port, bucket
         self._prefix, self._expiration_days, self._origins = prefix, expiration_days, origins
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.front = S3Front(
+            moto_s3_app(),
+            {LOCAL_CREDENTIALS["aws_access_key_id"]: LOCAL_CREDENTIALS["aws_secret_access_key"]},
+            LOCAL_REGION,
+            policies.bucket_cors_rules(origins),
+        )
+        self._server: BackgroundServer | None = None
 
     @property
     def endpoint_url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104 - compared, not bound
+        """How processes on this machine reach the endpoint."""
+        host = LOOPBACK if self.host in ("0.0.0.0", "") else self.host  # noqa: S104 - compared, not bound
         return f"http://{host}:{self.port}"
 
     def start(self) -> None:
+        self._server = BackgroundServer(server(self.front, self.host, self.port, lifespan="off"), "local-s3")
         self._server.start()
-        self.configure_bucket()
+        try:
+            self.configure_bucket()
+        except Exception:
+            self.stop()
+            raise
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
     def configure_bucket(self) -> None:
         s3 = s3_client(self.endpoint_url)

@@ -2,20 +2,21 @@
 
 One HTTP server (``PORT``) answers like the cloud stack's endpoints: ``POST /`` is the signer API
 (API Gateway + the very ``lambda_src/sign_uploads`` handler), ``/<prefix>...`` is the CDN,
-``/api/videos`` and ``/media/...`` are the processor. moto's S3 server (``S3_PORT``) holds the
-bucket; the signer's URLs point at it. Bucket name, prefix, CORS origins, expiry and signing limits
-come from the dev stack's config (``Pulumi.dev.yaml``), validated by ``infra.config``.
+``/api/videos`` and ``/media/...`` are the processor. The S3 endpoint (``S3_PORT``) verifies
+signatures and CORS as S3 does in front of moto's S3, which runs in-process on no port; the
+signer's URLs point at it (``local.s3_emulator``, docs/local-stack.md). Bucket name, prefix, CORS
+origins, expiry and signing limits come from the dev stack's config (``Pulumi.dev.yaml``),
+validated by ``infra.config``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
+import ipaddress
 import json
 import os
 import socket
-import threading
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,15 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from infra import config as stack_config
+from infra import policies
 from lambda_src.sign_uploads import config as signer_config
+from local import servers
 from local.cdn import cdn_endpoint
 from local.gateway import signer_endpoint
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
@@ -42,7 +46,11 @@ DEFAULT_PORT = 8700
 DEFAULT_S3_PORT = 8701
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_DATA_DIR = REPO_ROOT / ".local"
-LOOPBACK = "127.0.0.1"
+LOOPBACK = servers.LOOPBACK
+# The processor is local-only (the cloud twin is a pipeline, not an API): the browser calls it with
+# the signer API's origins and headers, and also reads job status and follows the media alias.
+PROCESSOR_CORS_METHODS = ("GET", "HEAD", "POST")
+PROCESSOR_EXPOSED_HEADERS = ("Location",)
 
 
 class LocalStackError(RuntimeError):
@@ -57,6 +65,8 @@ class LocalSettings:
     public_host: str | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     stack: str = "dev"
+    # Tests only: origins instead of the stack file's corsAllowedOrigins (make dev never sets it).
+    cors_allowed_origins: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LocalSettings:
@@ -90,11 +100,40 @@ class LocalSettings:
     @property
     def advertised_host(self) -> str:
         """The host put into URLs: loopback, or this machine's LAN address when serving the LAN."""
+        return self.advertise()[0]
+
+    def advertise(self) -> tuple[str, str | None]:
+        """(host for URLs, why it is not the LAN address or None).
+
+        The app config (and the signer) accept plain http only on loopback and private addresses:
+        a LAN address outside the private ranges cannot go into ``cdn_config.json``, so the stack
+        says so and advertises loopback; ``PUBLIC_HOST`` chooses another host.
+        """
         if self.public_host:
-            return self.public_host
-        if self.serves_all_interfaces:
-            return lan_address()
-        return self.host
+            return self.public_host, None
+        if not self.serves_all_interfaces:
+            return self.host, None
+        lan = lan_address()
+        if lan == LOOPBACK:
+            return LOOPBACK, "no LAN address found (no default route): URLs use 127.0.0.1"
+        if not is_private_ipv4(lan):
+            return LOOPBACK, (
+                f"this machine's LAN address {lan} is outside the private ranges (10/8, 172.16/12, "
+                "192.168/16), where cdn_config.json and the signer allow plain http: URLs use 127.0.0.1. "
+                "Set PUBLIC_HOST=<a private IPv4 address of this machine> to advertise another host."
+            )
+        return lan, None
+
+
+def is_private_ipv4(host: str) -> bool:
+    """The private IPv4 ranges the app config schema admits over plain http."""
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.IPv4Network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    )
 
 
 def lan_address() -> str:
@@ -108,21 +147,18 @@ def lan_address() -> str:
 
 
 def ensure_port_free(host: str, port: int, variable: str) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise LocalStackError(
-                    f"port {port} on {host} is already in use ({variable}); stop what uses it or set {variable}=<port>"
-                ) from None
-            raise LocalStackError(f"cannot bind {host}:{port} ({variable}): {error.strerror}") from None
+    """Fail naming ``variable`` if a listener holds the port (TIME-WAIT leftovers do not count)."""
+    try:
+        servers.ensure_port_free(host, port)
+    except servers.PortInUseError:
+        raise LocalStackError(
+            f"port {port} on {host} is already in use ({variable}); stop what uses it or set {variable}=<port>"
+        ) from None
+    except OSError as error:
+        raise LocalStackError(f"cannot bind {host}:{port} ({variable}): {error.strerror}") from None
 
 
-def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+free_port = servers.free_port
 
 
 class LocalStack:
@@ -131,9 +167,11 @@ class LocalStack:
     def __init__(self, settings: LocalSettings, processor_settings: ProcessorSettings | None = None) -> None:
         self.settings = settings
         self.config = stack_config.from_stack_file(settings.stack, region=LOCAL_REGION)
+        # The origins every local endpoint answers CORS for (tests may narrow them).
+        self.cors_allowed_origins = settings.cors_allowed_origins or self.config.cors_allowed_origins
         self.processor_settings = self._resolve_processor_settings(processor_settings)
         self.processor_settings.check_tools()  # fail fast, naming the missing binary
-        host = settings.advertised_host
+        host, self.advertise_note = settings.advertise()
         self.base_url = f"http://{host}:{settings.port}"
         self.s3_endpoint_url = f"http://{host}:{settings.s3_port}"
         self.signer_url = f"{self.base_url}/"
@@ -144,10 +182,9 @@ class LocalStack:
             self.config.bucket_name,
             self.config.prefix,
             self.config.storage.expiration_days,
-            self.config.cors_allowed_origins,
+            self.cors_allowed_origins,
         )
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: servers.BackgroundServer | None = None
 
     # --- configuration shared with the cloud stack -------------------------------------------
 
@@ -195,7 +232,7 @@ class LocalStack:
         def signer(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return handler(event, context, environment)
 
-        origins = self.config.cors_allowed_origins
+        origins = self.cors_allowed_origins
         s3 = s3_client(f"http://{self.settings.local_host}:{self.settings.s3_port}")
         cdn = cdn_endpoint(s3, self.config.bucket_name, self.config.prefix, origins)
         routes: list[Any] = [
@@ -208,6 +245,7 @@ class LocalStack:
             Route("/healthz", self._health, methods=["GET"]),
         ]
         processor_app = self._processor_app()
+        self._add_processor_cors(processor_app)
         routes.append(Mount("/", app=processor_app))
 
         @contextlib.asynccontextmanager
@@ -229,6 +267,21 @@ class LocalStack:
             settings = dataclasses.replace(settings, max_publish_files=self.config.signer.max_files)
         return settings
 
+    def _add_processor_cors(self, app: Any) -> None:
+        """The browser's view of the processor: the signer API's origins and request headers
+        (``policies.api_cors``), on every answer including the media alias's 307 (a player follows
+        a cross-origin redirect only if the redirect itself carries Access-Control-Allow-Origin)."""
+        cors = policies.api_cors(self.cors_allowed_origins)
+        # Added to the app itself (not a wrapper around the Mount) so its url_for keeps working.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors["allowOrigins"],
+            allow_methods=PROCESSOR_CORS_METHODS,
+            allow_headers=cors["allowHeaders"],
+            expose_headers=PROCESSOR_EXPOSED_HEADERS,
+            max_age=cors["maxAge"],
+        )
+
     def _processor_app(self) -> Any:
         settings = self.processor_settings
         internal_signer = f"http://{self.settings.local_host}:{self.settings.port}/"
@@ -239,7 +292,16 @@ class LocalStack:
 
     def write_cdn_config(self) -> Path:
         """Write ``.local/cdn_config.json``, validated against the schema the cloud stack's file uses."""
-        cdn_config_tool.validate(self.cdn_config())
+        try:
+            cdn_config_tool.validate(self.cdn_config())
+        except cdn_config_tool.CdnConfigError as error:
+            if error.key in ("signerEndpoint", "cdnBaseUrl", "processorEndpoint"):
+                raise LocalStackError(
+                    f"the advertised host {self.settings.advertised_host!r} cannot go into cdn_config.json: "
+                    "the app accepts plain http only on loopback and private IPv4 addresses "
+                    "(10/8, 172.16/12, 192.168/16); set PUBLIC_HOST to one"
+                ) from None
+            raise
         path = self.settings.data_dir / "cdn_config.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.cdn_config(), indent=2) + "\n")
@@ -253,41 +315,33 @@ class LocalStack:
     def _prepare(self) -> uvicorn.Server:
         self.check_ports()
         app = self.build_app()
-        self.emulator.start()
+        try:
+            self.emulator.start()
+        except Exception as error:
+            raise LocalStackError(
+                f"the S3 endpoint on port {self.settings.s3_port} did not start: {error}"
+            ) from error
         try:
             self.write_cdn_config()
         except Exception:
             self.emulator.stop()
             raise
-        config = uvicorn.Config(
-            app,
-            host=self.settings.host,
-            port=self.settings.port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-        )
-        return uvicorn.Server(config)
+        return servers.server(app, self.settings.host, self.settings.port)
 
     def start(self) -> LocalStack:
         """Start in background threads (tests); returns once the HTTP server accepts requests."""
-        self._server = self._prepare()
-        self._thread = threading.Thread(target=self._server.run, name="local-stack", daemon=True)
-        self._thread.start()
-        for _ in range(200):
-            if self._server.started or not self._thread.is_alive():
-                break
-            threading.Event().wait(0.025)
-        if not self._server.started:
+        self._server = servers.BackgroundServer(self._prepare(), "local-stack")
+        try:
+            self._server.start()
+        except RuntimeError:
             self.stop()
-            raise LocalStackError("the local stack's HTTP server did not start")
+            raise LocalStackError("the local stack's HTTP server did not start") from None
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
+            self._server = None
         self.emulator.stop()
 
     def serve_forever(self) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from lambda_src.health_check import handler as check
-from local.s3_emulator import s3_client
+from local.s3_emulator import LOCAL_CREDENTIALS, s3_client
 from local.stack import LocalStack
 
 
@@ -21,8 +22,15 @@ def check_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
         "STACK": "local",
         "CHECK_ORIGIN": "http://localhost:3000",
         "AWS_ENDPOINT_URL": stack.emulator.endpoint_url,  # the handler's boto3 cleanup -> the emulator
+        # The local S3 endpoint verifies signatures: the cleanup signs with the local credentials,
+        # as the function signs with its role's on AWS.
+        "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    # boto3's default session caches the credentials it resolved first (another test's dummies).
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.delenv("TOKEN_SECRET_NAME", raising=False)
     return stack
 
