@@ -8,9 +8,13 @@ makes API Gateway answer. Other routes get API Gateway's own ``{"message":"Not F
 from __future__ import annotations
 
 import base64
+import calendar
+import hmac
+import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from infra import policies
 
+LOCAL_ACCOUNT_ID = "000000000000"
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 
@@ -58,7 +63,7 @@ def api_gateway_event(request: Request, body: bytes) -> dict[str, Any]:
         "body": text,
         "isBase64Encoded": is_base64,
         "requestContext": {
-            "accountId": "000000000000",
+            "accountId": LOCAL_ACCOUNT_ID,
             "apiId": "local",
             "domainName": request.url.hostname or "localhost",
             "domainPrefix": "local",
@@ -111,7 +116,57 @@ async def read_capped(request: Request, limit: int) -> bytes | None:
     return bytes(received)
 
 
-def signer_endpoint(handler: LambdaHandler, origins: tuple[str, ...]) -> Callable[[Request], Any]:
+@dataclass(frozen=True)
+class IamAuthorizer:
+    """API Gateway's AWS_IAM authorization for a route: the request must be SigV4-signed
+    (service ``execute-api``) with a known access key; the event then carries the caller's
+    identity. ``principals`` maps an access key to the ARN it stands for (an assumed role)."""
+
+    secrets: dict[str, str]  # access key id -> secret key
+    principals: dict[str, str]  # access key id -> caller ARN
+    region: str
+
+    def caller(self, request: Request, body: bytes) -> str | None:
+        """The caller's ARN, or None when the signature is missing or does not match."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        match = _AUTHORIZATION.fullmatch(request.headers.get("authorization", ""))
+        amz_date = request.headers.get("x-amz-date", "")
+        if match is None or not amz_date:
+            return None
+        access_key, date, region, service, signed, signature = match.groups()
+        if access_key not in self.secrets or (region, service) != (self.region, "execute-api"):
+            return None
+        if date != amz_date[:8] or abs(time.time() - _epoch(amz_date)) > 300:
+            return None
+        headers = {name: request.headers.get(name, "") for name in signed.split(";")}
+        signing = SigV4Auth(Credentials(access_key, self.secrets[access_key]), "execute-api", region)
+        rebuilt = AWSRequest(method=request.method, url=str(request.url), data=body, headers=headers)
+        rebuilt.context["timestamp"] = amz_date
+        if ";".join(signing.headers_to_sign(rebuilt)) != signed:
+            return None
+        expected = signing.signature(
+            signing.string_to_sign(rebuilt, signing.canonical_request(rebuilt)), rebuilt
+        )
+        return self.principals[access_key] if hmac.compare_digest(expected, signature) else None
+
+
+_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+    r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})"
+)
+
+
+def _epoch(amz_date: str) -> float:
+    return calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+
+
+def signer_endpoint(
+    handler: LambdaHandler, origins: tuple[str, ...], iam: IamAuthorizer | None = None
+) -> Callable[[Request], Any]:
+    """``iam``: the route is AWS_IAM-authorized (unsigned or mis-signed: 403 before the function)."""
     cors = policies.api_cors(origins)
 
     async def endpoint(request: Request) -> Response:
@@ -135,6 +190,13 @@ def signer_endpoint(handler: LambdaHandler, origins: tuple[str, ...]) -> Callabl
         if body is None:
             return JSONResponse({"message": "Request Entity Too Large"}, status_code=413, headers=allow)
         event = api_gateway_event(request, body)
+        if iam is not None:
+            caller = iam.caller(request, body)
+            if caller is None:
+                return JSONResponse({"message": "Forbidden"}, status_code=403, headers=allow)
+            event["requestContext"]["authorizer"] = {
+                "iam": {"userArn": caller, "accountId": LOCAL_ACCOUNT_ID}
+            }
         result = await run_in_threadpool(handler, event, LocalContext())
         payload = result.get("body", "")
         content = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()

@@ -34,7 +34,7 @@ from infra import policies
 from lambda_src.sign_uploads import config as signer_config
 from local import servers
 from local.cdn import cdn_endpoint
-from local.gateway import signer_endpoint
+from local.gateway import LOCAL_ACCOUNT_ID, IamAuthorizer, signer_endpoint
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
 from processor.app import create_app
 from processor.publisher import SignerPublisher
@@ -51,6 +51,10 @@ LOOPBACK = servers.LOOPBACK
 # the signer API's origins and headers, and also reads job status and follows the media alias.
 PROCESSOR_CORS_METHODS = ("GET", "HEAD", "POST")
 PROCESSOR_EXPOSED_HEADERS = ("Location",)
+
+
+# The role the health check signs as on AWS; locally the local credentials stand for it.
+LOCAL_HEALTH_CHECK_ROLE = "lux-video-local-healthcheck-role"
 
 
 class LocalStackError(RuntimeError):
@@ -199,6 +203,7 @@ class LocalStack:
                 max_files=self.config.signer.max_files,
                 max_file_bytes=self.config.max_file_bytes,
                 auth_required=False,
+                health_check_role_name=LOCAL_HEALTH_CHECK_ROLE,
             ),
             **signer_config.runtime_environment(
                 region=LOCAL_REGION,
@@ -208,6 +213,16 @@ class LocalStack:
                 endpoint_url=self.s3_endpoint_url,
             ),
         }
+
+    def health_check_authorizer(self) -> IamAuthorizer:
+        access_key = LOCAL_CREDENTIALS["aws_access_key_id"]
+        return IamAuthorizer(
+            secrets={access_key: LOCAL_CREDENTIALS["aws_secret_access_key"]},
+            principals={
+                access_key: f"arn:aws:sts::{LOCAL_ACCOUNT_ID}:assumed-role/{LOCAL_HEALTH_CHECK_ROLE}/local"
+            },
+            region=LOCAL_REGION,
+        )
 
     def cdn_config(self) -> dict[str, Any]:
         """The app's cdn_config.json for this machine (the cloud stack's schema + processorEndpoint)."""
@@ -240,6 +255,12 @@ class LocalStack:
                 "/",
                 signer_endpoint(signer, origins),
                 methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+            ),
+            # The health check's AWS_IAM route: the local credentials stand for its role.
+            Route(
+                "/healthcheck",
+                signer_endpoint(signer, origins, self.health_check_authorizer()),
+                methods=["POST", "OPTIONS"],
             ),
             Route("/" + self.config.prefix + "{path:path}", cdn, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/healthz", self._health, methods=["GET"]),

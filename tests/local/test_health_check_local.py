@@ -63,3 +63,38 @@ def test_health_check_reports_the_failed_step_when_the_signer_route_is_wrong(
     record = emf_record(capsys.readouterr().out)
     assert result["success"] is False and result["failedStep"] == "sign"
     assert record["Success"] == 0 and record["failedStep"] == "sign"
+
+
+def _signed_post(url: str, body: bytes, access_key: str, secret: str) -> dict[str, str]:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(access_key, secret), "execute-api", "us-west-2").add_auth(request)
+    return dict(request.headers.items())
+
+
+def test_the_health_check_route_admits_only_its_signed_role_and_healthcheck_jobs(stack: LocalStack) -> None:
+    """AWS_IAM as API Gateway does it: unsigned or mis-signed requests never reach the signer, and
+    the reserved jobIds are refused on the public route."""
+    import httpx
+
+    url = stack.signer_url + "healthcheck"
+    body = json.dumps(
+        {"jobId": "healthcheck-local-1", "files": [{"path": "probe.m3u8", "size": 10}]}
+    ).encode()
+    key, secret = LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"]
+    signed = httpx.post(url, content=body, headers=_signed_post(url, body, key, secret))
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["uploads"][0]["key"] == "videos/healthcheck-local-1/probe.m3u8"
+    unsigned = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 403 and unsigned.json() == {"message": "Forbidden"}
+    forged = httpx.post(url, content=body, headers=_signed_post(url, body, key, "not-the-secret"))
+    assert forged.status_code == 403
+    tampered = httpx.post(
+        url, content=body.replace(b"local-1", b"local-2"), headers=_signed_post(url, body, key, secret)
+    )
+    assert tampered.status_code == 403
+    public = httpx.post(stack.signer_url, content=body, headers={"Content-Type": "application/json"})
+    assert public.status_code == 403 and public.json()["error"]["code"] == "reserved_job_id"
