@@ -14,6 +14,7 @@ from infra import health_check, packaging, policies
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, plan_for, stack_config
 from tests.infra.helpers import (
+    API,
     FUNCTION,
     LIFECYCLE,
     LOG_GROUP,
@@ -107,15 +108,20 @@ def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) 
         "Service": "lambda.amazonaws.com"
     }
     assert rules.lambda_trust_is_lambda_only(ROLE, role.inputs) == []
+    api = dev.one(API)
     assert health_check_policy(dev)["Statement"] == [
+        {
+            "Sid": "SignOnOwnRoute",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": f"arn:aws:execute-api:us-west-2:123456789012:{api.id}/*/POST/healthcheck",
+        },
         {
             "Sid": "DeleteOwnProbes",
             "Effect": "Allow",
             "Action": "s3:DeleteObject",
-            "Resource": [
-                "arn:aws:s3:::lux-video-dev-262a61d7/videos/healthcheck-*/probe.m3u8",
-                "arn:aws:s3:::lux-video-dev-262a61d7/videos/sub.*/healthcheck-*/probe.m3u8",
-            ],
+            # Only the anonymous layout: the check signs on its IAM route, never in a subject folder.
+            "Resource": ["arn:aws:s3:::lux-video-dev-262a61d7/videos/healthcheck-*/probe.m3u8"],
         },
         {
             "Sid": "WriteOwnLogs",
@@ -126,23 +132,19 @@ def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) 
     ]
 
 
-def test_with_jwt_the_health_check_may_read_only_its_token_secret(secured: Plan) -> None:
+def test_with_jwt_the_health_check_still_needs_no_secret_and_no_subject_folder(secured: Plan) -> None:
     statements = health_check_policy(secured)["Statement"]
-    assert (
-        statements[0]["Resource"][1]
-        == "arn:aws:s3:::lux-video-dev-262a61d7/media/uploads/sub.*/healthcheck-*/probe.m3u8"
-    )
-    assert statements[-1] == {
-        "Sid": "ReadOwnToken",
-        "Effect": "Allow",
-        "Action": "secretsmanager:GetSecretValue",
-        "Resource": "arn:aws:secretsmanager:us-west-2:123456789012:secret:lux-video/dev/healthcheck-token-??????",
-    }
+    assert statements[1]["Resource"] == [
+        "arn:aws:s3:::lux-video-dev-262a61d7/media/uploads/healthcheck-*/probe.m3u8"
+    ]
+    assert not any("secretsmanager" in json.dumps(s) for s in statements)
     env = secured.one(FUNCTION, "monitoring-healthcheck").inputs["environment"]["variables"]
-    assert env["TOKEN_SECRET_NAME"] == "lux-video/dev/healthcheck-token"
+    assert "TOKEN_SECRET_NAME" not in env
     assert env["CHECK_ORIGIN"] == "https://app.example.com"
-    assert not any(
-        "secretsmanager" in json.dumps(s) for s in health_check_policy(plan_for("dev"))["Statement"]
+    signer_env = secured.one(FUNCTION, "signer").inputs["environment"]["variables"]
+    assert (
+        signer_env["HEALTH_CHECK_ROLE_NAME"]
+        == secured.one(ROLE, "monitoring-healthcheck-role").inputs["name"]
     )
 
 

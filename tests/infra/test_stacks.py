@@ -48,10 +48,10 @@ def test_prod_is_locked_down_where_dev_is_open() -> None:
     assert {g.inputs["retentionInDays"] for g in dev.of_type(h.LOG_GROUP)} == {30}
 
 
-def test_prod_stack_pages_someone_and_gives_the_health_check_its_token_secret() -> None:
+def test_prod_stack_pages_someone_and_keys_its_subject_folders() -> None:
     config = infra_config.stack_file_config("prod")
     assert "@" in config["lux-video:alarmEmail"]
-    assert config["lux-video:healthCheckTokenSecretName"]
+    assert config["lux-video:subjectKeySecretName"]
     subscriptions = [r for r in plan_for("prod").of_type("aws:sns/topicSubscription:TopicSubscription")]
     assert subscriptions and all(
         s.inputs["endpoint"] == config["lux-video:alarmEmail"] for s in subscriptions
