@@ -6,6 +6,7 @@ import copy
 import json
 from typing import Any
 
+from infra.config import from_stack_file
 from tools.plan import Plan, RecordedResource
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -66,3 +67,10 @@ OUTPUT_NAMES = (
     "dashboardName",
     "logBucketName",
 )
+
+# The dev stack's CORS origins as its stack file lists them: tests derive what they expect from it,
+# so changing the origins is a change to Pulumi.dev.yaml alone.
+DEV_ORIGINS: tuple[str, ...] = from_stack_file("dev").cors_allowed_origins
+# An Origin a dev-stack browser may use, and what CORS answers it with.
+DEV_PAGE_ORIGIN = "http://localhost:3000" if DEV_ORIGINS == ("*",) else DEV_ORIGINS[0]
+DEV_ALLOW_ORIGIN = "*" if DEV_ORIGINS == ("*",) else DEV_PAGE_ORIGIN

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from tests.conftest import plan_for, stack_config
-from tests.infra.helpers import API, AUTHORIZER, FUNCTION, INTEGRATION, LOG_GROUP, PERMISSION, ROUTE, STAGE
+from tests.infra.helpers import (
+    API,
+    AUTHORIZER,
+    DEV_ORIGINS,
+    FUNCTION,
+    INTEGRATION,
+    LOG_GROUP,
+    PERMISSION,
+    ROUTE,
+    STAGE,
+)
 from tools.plan import Plan
 
 
@@ -29,7 +39,7 @@ def test_cors_allows_post_and_options_with_content_type_and_authorization(
     cors = dev_plan.one(API).inputs["corsConfiguration"]
     assert sorted(cors["allowMethods"]) == ["OPTIONS", "POST"]
     assert sorted(cors["allowHeaders"]) == ["authorization", "content-type"]
-    assert cors["allowOrigins"] == ["*"]
+    assert cors["allowOrigins"] == list(DEV_ORIGINS)
     assert secured_plan.one(API).inputs["corsConfiguration"]["allowOrigins"] == [
         "https://app.example.com",
         "http://localhost:8080",

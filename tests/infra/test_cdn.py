@@ -5,7 +5,7 @@ from __future__ import annotations
 from infra import policies
 from lambda_src.sign_uploads import media
 from policy import rules
-from tests.infra.helpers import BUCKET, CACHE_POLICY, DISTRIBUTION, HEADERS_POLICY, OAC, props
+from tests.infra.helpers import BUCKET, CACHE_POLICY, DEV_ORIGINS, DISTRIBUTION, HEADERS_POLICY, OAC, props
 from tools.plan import Plan
 
 
@@ -115,7 +115,7 @@ def test_response_headers_policy_injects_cors_and_exposes_etag_over_the_origin(d
     cors = dev_plan.one(HEADERS_POLICY).inputs["corsConfig"]
     assert cors["originOverride"] is True
     assert sorted(cors["accessControlAllowMethods"]["items"]) == ["GET", "HEAD", "OPTIONS"]
-    assert cors["accessControlAllowOrigins"]["items"] == ["*"]
+    assert cors["accessControlAllowOrigins"]["items"] == list(DEV_ORIGINS)
     assert "ETag" in cors["accessControlExposeHeaders"]["items"]
     assert cors["accessControlAllowCredentials"] is False
     for behavior in behaviors(dev_plan).values():

@@ -13,6 +13,7 @@ from tests.infra.helpers import (
     BUCKET,
     BUCKET_CORS,
     BUCKET_POLICY,
+    DEV_ORIGINS,
     DISTRIBUTION,
     ENCRYPTION,
     LIFECYCLE,
@@ -70,7 +71,7 @@ def test_bucket_cors_allows_direct_uploads_and_cdn_read_preflights_and_exposes_e
     assert sorted(reads["allowedMethods"]) == ["GET", "HEAD"]
     assert sorted(reads["allowedHeaders"]) == ["if-modified-since", "if-none-match", "range"]
     for rule in (uploads, reads):
-        assert rule["allowedOrigins"] == ["*"]
+        assert rule["allowedOrigins"] == list(DEV_ORIGINS)
         assert rule["exposeHeaders"] == ["ETag"]
 
 

@@ -11,6 +11,7 @@ import pytest
 from lambda_src.health_check import handler as check
 from local.s3_emulator import LOCAL_CREDENTIALS, s3_client
 from local.stack import LocalStack
+from tests.infra.helpers import DEV_PAGE_ORIGIN
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def check_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
         "CDN_BASE_URL": stack.base_url,
         "BUCKET": stack.config.bucket_name,
         "STACK": "local",
-        "CHECK_ORIGIN": "http://localhost:3000",
+        "CHECK_ORIGIN": DEV_PAGE_ORIGIN,
         "AWS_ENDPOINT_URL": stack.emulator.endpoint_url,  # the handler's boto3 cleanup -> the emulator
         # The local S3 endpoint verifies signatures: the cleanup signs with the local credentials,
         # as the function signs with its role's on AWS.

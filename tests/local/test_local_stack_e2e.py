@@ -14,9 +14,10 @@ import pytest
 from infra import policies
 from lambda_src.sign_uploads import media
 from local.stack import LocalSettings, LocalStack, LocalStackError, free_port
+from tests.infra.helpers import DEV_ALLOW_ORIGIN, DEV_ORIGINS, DEV_PAGE_ORIGIN
 from tools import cdn_config as cdn_config_tool
 
-ORIGIN = "http://localhost:3000"
+ORIGIN = DEV_PAGE_ORIGIN
 
 
 def upload_package(stack: LocalStack, folder: Path, job_id: str) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def upload_package(stack: LocalStack, folder: Path, job_id: str) -> dict[str, An
     request = {"jobId": job_id, "files": [{"path": f, "size": (folder / f).stat().st_size} for f in files]}
     signed = httpx.post(stack.signer_url, json=request, headers={"Origin": ORIGIN})
     assert signed.status_code == 200, signed.text
-    assert signed.headers["access-control-allow-origin"] == "*"
+    assert signed.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     body = signed.json()
     for upload in body["uploads"]:
         assert upload["url"].startswith(stack.s3_endpoint_url + "/")
@@ -72,11 +73,11 @@ def test_manifests_are_short_lived_and_segments_immutable(uploaded: dict[str, An
 
 def test_cdn_adds_the_response_headers_policy_cors(uploaded: dict[str, Any]) -> None:
     response = httpx.get(uploaded["playbackUrl"], headers={"Origin": ORIGIN})
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     exposed = response.headers["access-control-expose-headers"].split(",")
     assert "ETag" in exposed
     # One definition: the local CDN exposes exactly what the distribution's policy declares.
-    assert exposed == list(policies.cdn_cors(("*",))["accessControlExposeHeaders"]["items"])
+    assert exposed == list(policies.cdn_cors(DEV_ORIGINS)["accessControlExposeHeaders"]["items"])
     assert (
         "access-control-allow-origin" not in httpx.get(uploaded["playbackUrl"]).headers
     )  # no Origin, no CORS
@@ -123,7 +124,7 @@ def test_matching_etag_gets_304_and_a_changed_one_gets_the_object(uploaded: dict
     assert not_modified.status_code == 304
     assert not_modified.content == b""
     assert not_modified.headers["etag"] == etag
-    assert not_modified.headers["access-control-allow-origin"] == "*"
+    assert not_modified.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     assert httpx.get(url, headers={"If-None-Match": '"0000"'}).status_code == 200
 
 

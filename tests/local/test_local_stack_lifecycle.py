@@ -15,9 +15,10 @@ import pytest
 from local import stack as stack_module
 from local.s3_emulator import s3_client
 from local.stack import LocalSettings, LocalStack, free_port
+from tests.infra.helpers import DEV_ALLOW_ORIGIN, DEV_PAGE_ORIGIN
 from tools import cdn_config as cdn_config_tool
 
-ORIGIN = "http://localhost:3000"
+ORIGIN = DEV_PAGE_ORIGIN
 
 
 def listening_ports() -> set[int]:
@@ -214,13 +215,13 @@ def test_the_processor_answers_browsers_from_the_api_origins(stack: LocalStack) 
         },
     )
     assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert preflight.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     assert "POST" in preflight.headers["access-control-allow-methods"]
     status = httpx.get(f"{stack.processor_url}/{'0' * 32}", headers={"Origin": ORIGIN})
-    assert status.status_code == 404 and status.headers["access-control-allow-origin"] == "*"
+    assert status.status_code == 404 and status.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     # The seed's alias redirects to the CDN: the 307 itself must carry CORS for a player to follow it.
     alias = httpx.get(f"{stack.base_url}/media/{'0' * 32}/master.m3u8", headers={"Origin": ORIGIN})
-    assert alias.status_code == 307 and alias.headers["access-control-allow-origin"] == "*"
+    assert alias.status_code == 307 and alias.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     assert (
         "access-control-allow-origin"
         not in httpx.get(f"{stack.base_url}/media/{'0' * 32}/master.m3u8").headers

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from local.s3_emulator import s3_client
 from local.stack import LocalStack
+from tests.infra.helpers import DEV_ALLOW_ORIGIN, DEV_PAGE_ORIGIN
 from tests.local.s3_requests import clock_at, header_signed, presigned_put
 
 DATA = b"#EXTM3U\n#EXT-X-VERSION:3\n" + bytes(range(256)) * 4
@@ -281,7 +282,7 @@ def test_other_services_are_not_served(stack: LocalStack) -> None:
 
 
 def preflight(
-    url: str, method: str, headers: str | None = None, origin: str = "http://localhost:3000"
+    url: str, method: str, headers: str | None = None, origin: str = DEV_PAGE_ORIGIN
 ) -> httpx.Response:
     sent = {"Origin": origin, "Access-Control-Request-Method": method}
     if headers:
@@ -295,7 +296,7 @@ def test_preflight_to_a_signed_url_admits_the_upload_with_the_upload_rule(signed
     upload = preflight(url, "PUT", "content-type,cache-control")
     assert upload.status_code == 200, upload.text
     assert upload.headers["access-control-allow-methods"] == "PUT"
-    assert upload.headers["access-control-allow-origin"] == "*"
+    assert upload.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     assert upload.headers["access-control-allow-headers"] == "content-type, cache-control"
     read = preflight(url, "GET", "range")
     assert read.status_code == 200 and read.headers["access-control-allow-methods"] == "GET, HEAD"
@@ -312,13 +313,13 @@ def test_actual_responses_carry_the_matching_rule_cors_headers_errors_included(
     signed: tuple[str, str],
 ) -> None:
     url, cache = signed
-    ok = put(url, cache, Origin="http://localhost:3000")
+    ok = put(url, cache, Origin=DEV_PAGE_ORIGIN)
     assert ok.status_code == 200
-    assert ok.headers["access-control-allow-origin"] == "*"
+    assert ok.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
     assert ok.headers["access-control-expose-headers"] == "ETag"
     # A browser can read S3's refusal, as on AWS: the 403 carries the CORS headers too.
-    refused = put(url, cache, Origin="http://localhost:3000", Cache_Control="no-cache")
-    assert refused.status_code == 403 and refused.headers["access-control-allow-origin"] == "*"
+    refused = put(url, cache, Origin=DEV_PAGE_ORIGIN, Cache_Control="no-cache")
+    assert refused.status_code == 403 and refused.headers["access-control-allow-origin"] == DEV_ALLOW_ORIGIN
 
 
 def test_an_invalid_range_is_ignored_and_head_honours_range(stack: LocalStack) -> None:
