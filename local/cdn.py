@@ -28,7 +28,13 @@ from infra import policies
 from local import s3_cors
 
 # Object headers CloudFront passes through from S3.
-PASSED_THROUGH = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Content-Length", "Content-Range")
+# What CloudFront passes on from S3: the object's headers, less what the response headers policy
+# removes (unsigned representation headers an uploader could have added: policies.CDN_REMOVED_HEADERS).
+_FROM_ORIGIN = (
+    "Content-Type", "Cache-Control", "ETag", "Last-Modified", "Content-Length", "Content-Range",
+    "Content-Encoding", "Content-Disposition", "Content-Language", "Expires",
+)  # fmt: skip
+PASSED_THROUGH = tuple(h for h in _FROM_ORIGIN if h not in policies.CDN_REMOVED_HEADERS)
 CHUNK_BYTES = 256 * 1024
 # One byte range, as S3 accepts it; anything else (several ranges, garbage) S3 ignores: 200, whole object.
 _SINGLE_RANGE = re.compile(r"bytes=(\d+)-(\d*)|bytes=-(\d+)")

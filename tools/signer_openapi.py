@@ -169,7 +169,7 @@ def upload_schema() -> dict[str, Any]:
                 "description": "Send exactly these with the PUT.",
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["Content-Type", "Content-Length", "Cache-Control"],
+                "required": ["Content-Type", "Content-Length", "Cache-Control", "Content-Encoding"],
                 "properties": {
                     "Content-Type": {
                         "description": "The canonical (lower-case) type, whatever case the request used.",
@@ -180,6 +180,11 @@ def upload_schema() -> dict[str, Any]:
                     "Cache-Control": {
                         "type": "string",
                         "enum": [media.MANIFEST_CACHE_CONTROL, media.IMMUTABLE_CACHE_CONTROL],
+                    },
+                    "Content-Encoding": {
+                        "description": "Signed, so no client can store another encoding (viewers get it).",
+                        "type": "string",
+                        "const": media.CONTENT_ENCODING,
                     },
                     create_only_name: {
                         "description": (

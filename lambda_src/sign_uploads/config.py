@@ -28,7 +28,7 @@ MAX_URL_TTL_SECONDS = 3600
 DEFAULT_MAX_FILES = 1000
 # The most files whose 200 response still fits Lambda's 6 MB response limit in the worst case:
 # max_files_bound() derives it by running the handler (a test holds the two equal).
-MAX_FILES_LIMIT = 1_122
+MAX_FILES_LIMIT = 1_109
 S3_SINGLE_PUT_LIMIT_BYTES = 5 * 1024**3  # S3 refuses a single PUT above 5 GiB.
 DEFAULT_MAX_FILE_BYTES = S3_SINGLE_PUT_LIMIT_BYTES
 # Longer is refused: the response-size bound on MAX_FILES assumes at most this (a domain name is at

@@ -104,12 +104,14 @@ def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any
             content_type=file.content_type,
             content_length=file.size,
             cache_control=cache_control,
+            content_encoding=media.CONTENT_ENCODING,
             create_only=create_only,
         )
         headers = {
             "Content-Type": file.content_type,
             "Content-Length": str(file.size),
             "Cache-Control": cache_control,
+            "Content-Encoding": media.CONTENT_ENCODING,
         }
         if create_only:
             name, value = media.CREATE_ONLY_HEADER

@@ -42,6 +42,12 @@ SEGMENT_PATH_EXTENSIONS: tuple[str, ...] = (".ts", ".m4s", ".mp4", ".aac", ".vtt
 
 CREATE_ONLY_HEADER = ("If-None-Match", "*")
 
+# Every upload is signed with this Content-Encoding, so a client cannot store another one (a
+# "gzip" on a plain playlist breaks every player). CloudFront can remove Content-Disposition,
+# Content-Language and Expires from responses (it does: infra/policies/cdn.py) but not
+# Content-Encoding. "identity" means no encoding; browsers and players pass the body through.
+CONTENT_ENCODING = "identity"
+
 
 def raw_extension_of(path: str) -> str:
     """The extension of the last path segment as written, with its dot ('' when none)."""

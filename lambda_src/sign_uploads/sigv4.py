@@ -24,7 +24,7 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
-SIGNED_HEADERS = "cache-control;content-length;content-type;host"
+SIGNED_HEADERS = "cache-control;content-encoding;content-length;content-type;host"
 CREATE_ONLY_SIGNED_HEADERS = f"{SIGNED_HEADERS};if-none-match"
 _SAFE = "-_.~"  # RFC 3986 unreserved: what SigV4 leaves unescaped in query values.
 
@@ -111,7 +111,14 @@ class PutPresigner:
             )
 
     def presign(
-        self, key: str, *, content_type: str, content_length: int, cache_control: str, create_only: bool
+        self,
+        key: str,
+        *,
+        content_type: str,
+        content_length: int,
+        cache_control: str,
+        content_encoding: str,
+        create_only: bool,
     ) -> str:
         """The URL for one object; the client must send exactly these headers (and
         ``If-None-Match: *`` when ``create_only``: S3 then refuses to overwrite with 412)."""
@@ -119,7 +126,8 @@ class PutPresigner:
         query, canonical_query = self._queries[create_only]
         canonical_request = (
             f"PUT\n{path}\n{canonical_query}\n"
-            f"cache-control:{_trim(cache_control)}\ncontent-length:{content_length}\n"
+            f"cache-control:{_trim(cache_control)}\ncontent-encoding:{_trim(content_encoding)}\n"
+            f"content-length:{content_length}\n"
             f"content-type:{_trim(content_type)}\nhost:{self._host}\n"
             + ("if-none-match:*\n\n" + CREATE_ONLY_SIGNED_HEADERS if create_only else "\n" + SIGNED_HEADERS)
             + "\nUNSIGNED-PAYLOAD"

@@ -61,8 +61,10 @@ def test_bucket_cors_allows_direct_uploads_and_cdn_read_preflights_and_exposes_e
     uploads, reads = dev_plan.one(BUCKET_CORS).inputs["corsRules"]
     assert uploads["allowedMethods"] == ["PUT"]
     # If-None-Match: immutable files are signed create-only, and a browser must be allowed to send it.
+    # Content-Encoding: signed (identity) on every upload.
     assert sorted(uploads["allowedHeaders"]) == [
         "cache-control",
+        "content-encoding",
         "content-length",
         "content-type",
         "if-none-match",

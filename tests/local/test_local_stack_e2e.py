@@ -13,6 +13,7 @@ import pytest
 
 from infra import policies
 from lambda_src.sign_uploads import media
+from local.s3_emulator import s3_client
 from local.stack import LocalSettings, LocalStack, LocalStackError, free_port
 from tests.infra.helpers import DEV_ALLOW_ORIGIN, DEV_ORIGINS, DEV_PAGE_ORIGIN
 from tools import cdn_config as cdn_config_tool
@@ -250,3 +251,27 @@ def test_preflights_follow_the_bucket_cors_rules_s3_would_apply() -> None:
     assert not s3_preflight_allows(explicit, "https://evil.example.com", "GET", ["range"])
     assert not s3_preflight_allows(explicit, "https://app.example.com", "DELETE", [])
     assert not s3_preflight_allows(explicit, "https://app.example.com", "GET", ["authorization"])
+
+
+def test_viewers_get_only_the_representation_headers_that_were_signed(stack: LocalStack) -> None:
+    """An uploader may add unsigned headers to a pre-signed PUT and S3 stores them; the CDN removes
+    Content-Disposition, Content-Language and Expires (as the response headers policy does), and
+    Content-Encoding is signed, so another value is refused at the upload."""
+    body = b"#EXTM3U\n#EXT-X-VERSION:3\n"
+    request = {"jobId": "representation", "files": [{"path": "master.m3u8", "size": len(body)}]}
+    (upload,) = httpx.post(stack.signer_url, json=request).json()["uploads"]
+    gzip = httpx.put(upload["url"], content=body, headers={**upload["headers"], "Content-Encoding": "gzip"})
+    assert gzip.status_code == 403 and "SignatureDoesNotMatch" in gzip.text
+    extras = {"Content-Disposition": "attachment; filename=x.exe", "Content-Language": "xx", "Expires": "0"}
+    stored = httpx.put(upload["url"], content=body, headers={**upload["headers"], **extras})
+    assert stored.status_code == 200, stored.text
+    served = httpx.get(f"{stack.base_url}/{upload['key']}")
+    assert served.status_code == 200 and served.content == body
+    assert served.headers["content-encoding"] == media.CONTENT_ENCODING
+    for name in policies.CDN_REMOVED_HEADERS:
+        assert name.lower() not in served.headers, name
+    # Break it: straight from the bucket, the unsigned headers are there (S3 stored them).
+    raw = s3_client(stack.emulator.endpoint_url).head_object(
+        Bucket=stack.config.bucket_name, Key=upload["key"]
+    )
+    assert raw["ContentDisposition"] == extras["Content-Disposition"]

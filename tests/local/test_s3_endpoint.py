@@ -17,6 +17,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from lambda_src.sign_uploads import media
 from local.s3_emulator import s3_client
 from local.stack import LocalStack
 from tests.infra.helpers import DEV_ALLOW_ORIGIN, DEV_PAGE_ORIGIN
@@ -55,7 +56,11 @@ def signed(stack: LocalStack, request: pytest.FixtureRequest) -> tuple[str, str]
 
 
 def put(url: str, cache: str, body: bytes = DATA, **changes: str | None) -> httpx.Response:
-    headers: dict[str, str] = {"Content-Type": TYPE, "Cache-Control": cache}
+    headers: dict[str, str] = {
+        "Content-Type": TYPE,
+        "Cache-Control": cache,
+        "Content-Encoding": media.CONTENT_ENCODING,
+    }
     for name, value in changes.items():
         name = name.replace("_", "-")
         if value is None:

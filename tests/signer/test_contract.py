@@ -48,8 +48,16 @@ def test_returns_one_constrained_put_per_file_under_the_job_prefix() -> None:
         assert upload["url"].startswith(f"https://{BUCKET}.s3.us-west-2.amazonaws.com/{upload['key']}?")
         assert upload["publicUrl"] == f"{PUBLIC_BASE_URL}/{upload['key']}"
     manifest, segment = (upload["headers"] for upload in body["uploads"])
-    assert set(manifest) == {"Content-Type", "Content-Length", "Cache-Control"}
-    assert set(segment) == {"Content-Type", "Content-Length", "Cache-Control", "If-None-Match"}
+    # Content-Encoding is signed (fixed: identity), so no client can store another one for viewers.
+    assert set(manifest) == {"Content-Type", "Content-Length", "Cache-Control", "Content-Encoding"}
+    assert set(segment) == {
+        "Content-Type",
+        "Content-Length",
+        "Cache-Control",
+        "Content-Encoding",
+        "If-None-Match",
+    }
+    assert manifest["Content-Encoding"] == segment["Content-Encoding"] == "identity"
     assert segment["If-None-Match"] == "*"
 
 
@@ -57,7 +65,9 @@ def test_urls_use_sigv4_query_auth_on_the_regional_endpoint_never_sigv2() -> Non
     url = ok(files("a.ts"))["uploads"][0]["url"]
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    assert query["X-Amz-SignedHeaders"] == ["cache-control;content-length;content-type;host;if-none-match"]
+    assert query["X-Amz-SignedHeaders"] == [
+        "cache-control;content-encoding;content-length;content-type;host;if-none-match"
+    ]
     assert "Signature" not in query and "AWSAccessKeyId" not in query
     assert urlsplit(url).hostname == f"{BUCKET}.s3.us-west-2.amazonaws.com"
     assert SECRET_KEY not in url

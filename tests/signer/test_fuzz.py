@@ -258,6 +258,7 @@ def test_valid_requests_sign_every_file_at_prefix_plus_path(
             "Content-Type": media.MEDIA_TYPES[media.extension_of(entry["path"])],
             "Content-Length": str(entry["size"]),
             "Cache-Control": media.cache_control_for(entry["path"]),
+            "Content-Encoding": "identity",
             **create_only,
         }
         assert upload["publicUrl"] == f"{PUBLIC_BASE_URL}/{key}"

@@ -65,6 +65,7 @@ def botocore_url(case: dict[str, Any]) -> str:
         "ContentType": case["content_type"],
         "ContentLength": case["size"],
         "CacheControl": case["cache_control"],
+        "ContentEncoding": media.CONTENT_ENCODING,
     }
     if case["create_only"]:
         params["IfNoneMatch"] = "*"
@@ -88,6 +89,7 @@ def our_url(case: dict[str, Any]) -> str:
         content_type=case["content_type"],
         content_length=case["size"],
         cache_control=case["cache_control"],
+        content_encoding=media.CONTENT_ENCODING,
         create_only=case["create_only"],
     )
 
