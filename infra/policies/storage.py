@@ -16,7 +16,13 @@ from infra.policies.statements import (
 # Direct uploads: browsers PUT with the signed headers (Content-Length cannot be set by browsers;
 # listed for clarity).
 BUCKET_CORS_UPLOAD_METHODS = ("PUT",)
-BUCKET_CORS_UPLOAD_HEADERS = ("content-type", "content-length", "cache-control", "content-encoding", "if-none-match")
+BUCKET_CORS_UPLOAD_HEADERS = (
+    "content-type",
+    "content-length",
+    "cache-control",
+    "content-encoding",
+    "if-none-match",
+)
 # Reads through the CDN: CloudFront forwards the viewer's preflight to S3 (origin request policy),
 # so S3 must admit the headers players send.
 BUCKET_CORS_READ_METHODS = ("GET", "HEAD")
