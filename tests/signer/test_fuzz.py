@@ -25,7 +25,7 @@ from lambda_src.sign_uploads import config, contract, handler, keys, media
 from .support import BUCKET, DEPLOYED_ENV, PUBLIC_BASE_URL, REGION, SUBJECT_KEY, make_event
 
 FUZZ = settings(
-    max_examples=200,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     database=None,
@@ -116,7 +116,7 @@ def _quiet_logs(capsys: pytest.CaptureFixture[str]) -> None:
 
 # --- valid requests only: the key layout on every example ----------------------------------------
 
-VALID = settings(FUZZ, max_examples=150)
+VALID = settings(FUZZ, max_examples=100)
 SAFE_CHARS = string.ascii_letters + string.digits + "._-"
 MAX_FILES_PER_EXAMPLE = 8
 ABSENT = object()  # a field left out of the request (as opposed to sent as null)
