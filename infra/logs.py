@@ -60,7 +60,7 @@ CLOUDFRONT_TABLE = "cloudfront_logs"
 # Athena stops a query after this many bytes: a runaway query over months of logs costs cents.
 BYTES_SCANNED_CUTOFF = 10 * 1024**3
 
-# The README's two queries. {table} is the fully qualified, quoted table name.
+# The two ready queries (docs/operations.md shows them). {table} is the fully qualified, quoted table name.
 CACHE_HIT_RATIO_QUERY = """\
 -- Cache-hit ratio over the last day, per hour (edge result Hit or RefreshHit).
 SELECT date_trunc('hour', from_iso8601_timestamp(concat(cast("date" AS varchar), 'T', "time", 'Z'))) AS hour,

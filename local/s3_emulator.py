@@ -1,6 +1,6 @@
 """The local S3 endpoint: moto's S3 (in-process, on no port) behind a front that enforces what S3 does.
 
-The bucket's CORS rules and lifecycle come from ``infra/policies.py``, the same functions the
+The bucket's CORS rules and lifecycle come from ``infra/policies/``, the same functions the
 Pulumi program declares them with; only the key spelling differs (the engine's camelCase vs the
 S3 API's PascalCase), which :func:`to_s3_api` translates. The front (``local.s3_front``) verifies
 every request's signature and answers CORS by those rules; the bucket is configured through it,

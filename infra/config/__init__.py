@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from infra.config import adoption
 from infra.config import values as v
 from infra.config.slices import (
     ADOPT_KEYS,
@@ -159,7 +160,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
     origins = v.origins(raw, "corsAllowedOrigins", DEFAULTS["corsAllowedOrigins"])
     jwt_issuer, jwt_audience = _jwt(raw)
     auth_required = jwt_issuer is not None
-    adopt = _adopt(raw, bucket_name=bucket_name, function_name=function_name)
+    adopt = adoption.adopt(raw, bucket_name=bucket_name, function_name=function_name)
     name_prefix = f"{PROJECT}-{stack}"
     health_check = _health_check(raw, stack, region, prefix, retention, origins)
 
@@ -317,67 +318,6 @@ def _subject_key_secret(raw: Mapping[str, str], auth_required: bool) -> str | No
             "in this Secrets Manager secret (create it first: docs/configuration.md)",
         )
     return name if auth_required else None
-
-
-def _adopt(raw: Mapping[str, str], *, bucket_name: str, function_name: str) -> dict[str, str]:
-    """`adopt` (a YAML object, arriving as a JSON string): logical resource -> existing resource ID.
-
-    IDs are checked for shape, and where the program declares the resource's name, for equality
-    with it: importing a resource under a different name than the program declares would be a
-    replacement, which is exactly what adoption must never do.
-    """
-    key = "adopt"
-    adopt = v.mapping(raw, key)
-    for name, resource_id in sorted(adopt.items()):
-        if name not in ADOPT_KEYS:
-            raise ConfigError(f"{key}.{name}", f"is not adoptable (adoptable: {', '.join(ADOPT_KEYS)})")
-        pattern, shape = ADOPT_KEYS[name]
-        if not isinstance(resource_id, str) or not resource_id.strip():
-            raise ConfigError(f"{key}.{name}", f"must be a non-empty string ({shape}), got {resource_id!r}")
-        if not pattern.match(resource_id):
-            raise ConfigError(f"{key}.{name}", f"{resource_id!r} is not {shape}")
-    expected = {
-        "bucket": ("bucketName", bucket_name),
-        "signerFunction": ("signerFunctionName", function_name),
-        "signerRole": ("signerFunctionName", f"{function_name}-role"),
-    }
-    for name, (source_key, wanted) in expected.items():
-        if name in adopt and adopt[name] != wanted:
-            raise ConfigError(
-                f"{key}.{name}",
-                f"{adopt[name]!r} must be {wanted!r}, the name the program declares from {source_key}"
-                " (importing under another name would replace the resource)",
-            )
-    _refuse_a_half_adoption(raw, adopt)
-    return {str(k): str(val) for k, val in sorted(adopt.items())}
-
-
-# Adopting the bucket alone creates what the app already points at anew: the bucket policy is
-# rewritten to admit only the NEW distribution (the shipped domain then gets 403 for every video),
-# and a new HTTP API gets a new signerEndpoint. These must be adopted with it.
-ADOPT_WITH_BUCKET: dict[str, str] = {
-    "distribution": "a new distribution (a new domain); the bucket policy is re-pointed to it, "
-    "so the domain the app ships with is cut off from every video",
-    "api": "a new HTTP API (a new signerEndpoint the shipped app does not know)",
-}
-
-
-def _refuse_a_half_adoption(raw: Mapping[str, str], adopt: Mapping[str, Any]) -> None:
-    allowed = v.string_list(raw, "adoptAllowNew", DEFAULTS["adoptAllowNew"]) or []
-    unknown = sorted(set(allowed) - set(ADOPT_WITH_BUCKET))
-    if unknown:
-        raise ConfigError("adoptAllowNew", f"may list only {', '.join(ADOPT_WITH_BUCKET)}, got {unknown}")
-    if "bucket" not in adopt:
-        return
-    missing = [key for key in ADOPT_WITH_BUCKET if key not in adopt and key not in allowed]
-    if missing:
-        raise ConfigError(
-            "adopt",
-            "adopts the bucket but would create "
-            + "; and ".join(ADOPT_WITH_BUCKET[key] for key in missing)
-            + f". Add {', '.join(f'adopt.{key}' for key in missing)} (the runbook shows how to find the IDs), "
-            f"or acknowledge with adoptAllowNew: {missing} after reading docs/adoption.md",
-        )
 
 
 def load() -> StackConfig:

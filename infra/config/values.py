@@ -1,4 +1,4 @@
-"""How one raw config value becomes a typed one: the parsers and shapes ``infra/config.py`` uses.
+"""How one raw config value becomes a typed one: the parsers and shapes ``infra/config/`` uses.
 
 Every parser takes the raw mapping (strings, as the engine passes them), the key and the default,
 and raises a :class:`ConfigError` naming the key. Nothing here knows which keys the stack has.

@@ -2,7 +2,7 @@
 
 :func:`environment` builds the variables from values (the Pulumi program, the local stack, the
 tests and the bench all call it); :func:`load_config` is its inverse, run by the function. The
-limits below are the only definition: ``infra/config.py`` validates the stack config with them.
+limits below are the only definition: ``infra/config/`` validates the stack config with them.
 
 Read on every invocation (a dict lookup per variable): tests and the local stack change the
 environment freely, and a bad value is reported as a misconfiguration instead of crashing the

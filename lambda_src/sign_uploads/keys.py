@@ -1,7 +1,7 @@
 """Where a job's files live in the bucket: the key layout, owned here once.
 
 The handler signs under it; the bucket policy, the health check's delete grant and the lifecycle
-rules (``infra/policies.py``) are written against it. Standard library only (ships in the zip).
+rules (``infra/policies/``) are written against it. Standard library only (ships in the zip).
 """
 
 from __future__ import annotations

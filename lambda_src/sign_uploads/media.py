@@ -1,7 +1,7 @@
 """What may be uploaded, and how long each kind of file may be cached.
 
 The single definition of the upload media contract. The signer enforces it, the CDN cache
-policies (``infra/policies.py``) derive their TTLs from it and the local CDN serves by it, so a
+policies (``infra/policies/``) derive their TTLs from it and the local CDN serves by it, so a
 manifest is never cached longer at the edge than the app expects. Pure data: this module must
 import nothing outside the standard library (it ships inside the Lambda zip).
 """
