@@ -20,8 +20,16 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from urllib.parse import quote, unquote
+
+from local.s3_canonical import (  # noqa: F401 - re-exported: s3_auth is the public face
+    IncomingRequest,
+    canonical_query,
+    canonical_request,
+    canonical_uri,
+    hmac_sha256,
+    signing_key,
+    trim,
+)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -62,27 +70,6 @@ class S3AuthError(Exception):
 
 
 @dataclass(frozen=True)
-class IncomingRequest:
-    """What arrived: ``raw_path`` still percent-encoded, query pairs decoded in order, header
-    names lower-case (a name may repeat)."""
-
-    method: str
-    raw_path: str
-    query: Sequence[tuple[str, str]]
-    headers: Sequence[tuple[str, str]]
-
-    def header(self, name: str) -> str | None:
-        values = [v for n, v in self.headers if n == name]
-        return ",".join(values) if values else None
-
-    def query_value(self, name: str) -> str | None:
-        for key, value in self.query:
-            if key == name:
-                return value
-        return None
-
-
-@dataclass(frozen=True)
 class Verified:
     """A request whose signature matched: who signed it and how the payload is declared."""
 
@@ -90,51 +77,6 @@ class Verified:
     presigned: bool
     payload_hash: str
     signed_headers: tuple[str, ...] = field(default=())
-
-
-def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.digest(key, message.encode("utf-8"), "sha256")
-
-
-@lru_cache(maxsize=32)
-def signing_key(secret: str, date: str, region: str, service: str = "s3") -> bytes:
-    key = _hmac(f"AWS4{secret}".encode(), date)
-    key = _hmac(key, region)
-    key = _hmac(key, service)
-    return _hmac(key, "aws4_request")
-
-
-def _encode(value: str) -> str:
-    """RFC 3986 percent-encoding of everything but the unreserved characters (the spec's UriEncode)."""
-    return quote(value, safe="-_.~")
-
-
-def canonical_uri(raw_path: str) -> str:
-    """S3 signs the path URI-encoded once, '/' kept (no normalisation, no double encoding)."""
-    return quote(unquote(raw_path), safe="/-_.~") or "/"
-
-
-def canonical_query(query: Sequence[tuple[str, str]]) -> str:
-    pairs = sorted((_encode(k), _encode(v)) for k, v in query if k != "X-Amz-Signature")
-    return "&".join(f"{k}={v}" for k, v in pairs)
-
-
-def _trim(value: str) -> str:
-    return " ".join(value.split())
-
-
-def canonical_request(request: IncomingRequest, signed_headers: Sequence[str], payload_hash: str) -> str:
-    header_lines = "".join(f"{name}:{_trim(request.header(name) or '')}\n" for name in signed_headers)
-    return "\n".join(
-        [
-            request.method,
-            canonical_uri(request.raw_path),
-            canonical_query(request.query),
-            header_lines,
-            ";".join(signed_headers),
-            payload_hash,
-        ]
-    )
 
 
 def _epoch(amz_date: str) -> int:

@@ -31,7 +31,8 @@ from xml.sax.saxutils import escape
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from local import s3_auth, s3_cors
+from lambda_src.sign_uploads.config import S3_SINGLE_PUT_LIMIT_BYTES
+from local import s3_auth, s3_cors, s3_framing
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,7 @@ Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-MAX_SINGLE_PUT_BYTES = 5 * 1024**3  # S3's PutObject / UploadPart limit
-SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024  # larger bodies spill to a temporary file
+MAX_SINGLE_PUT_BYTES = S3_SINGLE_PUT_LIMIT_BYTES  # S3's PutObject / UploadPart limit
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer"})
 _RANGE = re.compile(r"bytes=(\d+-\d*|-\d+)")
 
@@ -124,7 +124,7 @@ class S3Front:
         if scope["path"].startswith("/moto-api") or raw_path_text.startswith("/moto-api"):
             await refuse(404, "NoSuchBucket", "The specified bucket does not exist", BucketName="moto-api")
             return
-        framing = _framing_problem(request)
+        framing = s3_framing.framing_problem(request)
         if framing is not None:
             await refuse(framing.status, framing.code, framing.message, **framing.extra)
             return
@@ -230,7 +230,7 @@ class S3Front:
     ) -> tuple[IO[bytes], dict[str, str]]:
         """The body, checked against its declared hash and decoded from aws-chunked; plus the
         headers to change on the way to moto."""
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=s3_framing.SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
         digest = hashlib.sha256()
         size = 0
         try:
@@ -269,7 +269,7 @@ class S3Front:
                         f"The local stack does not verify signed chunks ({declared}); configure the "
                         "SDK with request_checksum_calculation='when_required' or UNSIGNED-PAYLOAD.",
                     )
-                spool, forwarded = _decode_aws_chunked(spool, request)
+                spool, forwarded = s3_framing.decode_aws_chunked(spool, request)
             return spool, forwarded
         except BaseException:
             spool.close()
@@ -323,78 +323,6 @@ class S3Front:
         # moto reads the bucket from the path only when the host is an address (path-style).
         environ["HTTP_HOST"] = "127.0.0.1"
         return environ
-
-
-def _framing_problem(request: s3_auth.IncomingRequest) -> s3_auth.S3AuthError | None:
-    """S3 takes a body with a Content-Length only: a streamed (``Transfer-Encoding: chunked``)
-    upload is 501 unless it is the SDKs' aws-chunked encoding; a PUT without a length is 411."""
-    chunked = "chunked" in (request.header("transfer-encoding") or "").lower()
-    if chunked and request.header("x-amz-decoded-content-length") is None:
-        return s3_auth.S3AuthError(
-            501,
-            "NotImplemented",
-            "A header you provided implies functionality that is not implemented",
-            Header="Transfer-Encoding",
-        )
-    if request.method == "PUT" and not chunked and request.header("content-length") is None:
-        return s3_auth.S3AuthError(
-            411, "MissingContentLength", "You must provide the Content-Length HTTP header."
-        )
-    return None
-
-
-def _decode_aws_chunked(
-    spool: IO[bytes], request: s3_auth.IncomingRequest
-) -> tuple[IO[bytes], dict[str, str]]:
-    """``aws-chunked`` framing with an unsigned trailer -> the plain body and the trailer headers."""
-    decoded: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
-    trailers: dict[str, str] = {}
-    malformed = s3_auth.S3AuthError(400, "IncompleteBody", "The aws-chunked body is malformed")
-    try:
-        while True:
-            line = spool.readline()
-            if not line.endswith(b"\r\n"):
-                raise malformed
-            size_text = line.split(b";")[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise malformed from None
-            if size == 0:
-                break
-            data = spool.read(size)
-            if len(data) != size or spool.read(2) != b"\r\n":
-                raise malformed
-            decoded.write(data)
-        for raw in spool.read().split(b"\r\n"):
-            if b":" in raw:
-                name, _, value = raw.decode("latin-1").partition(":")
-                trailers[name.strip().lower()] = value.strip()
-        declared = request.header("x-amz-decoded-content-length")
-        if declared is not None and declared.isdigit() and int(declared) != decoded.tell():
-            raise s3_auth.S3AuthError(
-                400,
-                "IncompleteBody",
-                "You did not provide the number of bytes specified by the Content-Length HTTP header",
-            )
-        encodings = [
-            e.strip()
-            for e in (request.header("content-encoding") or "").split(",")
-            if e.strip() and e.strip() != "aws-chunked"
-        ]
-        forwarded = {
-            "content-encoding": ",".join(encodings),
-            "x-amz-decoded-content-length": "",
-            "x-amz-trailer": "",
-            "x-amz-content-sha256": s3_auth.UNSIGNED_PAYLOAD,
-            **{k: v for k, v in trailers.items() if k.startswith("x-amz-checksum-")},
-        }
-        decoded.seek(0)
-        spool.close()
-        return decoded, forwarded
-    except BaseException:
-        decoded.close()
-        raise
 
 
 def _call_wsgi(app: WsgiApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], Iterable[bytes]]:
