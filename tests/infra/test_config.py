@@ -138,3 +138,16 @@ def test_the_program_rejects_unknown_keys_in_the_stack_file() -> None:
 def test_plan_of_unknown_stack_says_which_stacks_exist() -> None:
     with pytest.raises(ConfigError, match=r"Pulumi\.nope\.yaml"):
         run("nope")
+
+
+def test_max_files_is_bounded_by_what_fits_lambdas_response() -> None:
+    """maxFiles above MAX_FILES_LIMIT (the most files whose worst-case answer fits Lambda's 6 MB
+    response, derived in lambda_src/sign_uploads/config.py) is a config error naming the key."""
+    from lambda_src.sign_uploads.config import MAX_FILES_LIMIT
+
+    assert parse_dev(maxFiles="1000").signer.max_files == 1000
+    assert parse_dev(maxFiles=str(MAX_FILES_LIMIT)).signer.max_files == MAX_FILES_LIMIT
+    for too_many in (str(MAX_FILES_LIMIT + 1), "10000"):
+        with pytest.raises(ConfigError) as caught:
+            parse_dev(maxFiles=too_many)
+        assert caught.value.key == "lux-video:maxFiles" and str(MAX_FILES_LIMIT) in str(caught.value)
