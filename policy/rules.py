@@ -271,17 +271,16 @@ def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
     ]
 
 
-def bucket_acls_only_for_log_delivery(resource_type: str, props: Props) -> list[str]:
-    """ACLs stay off (BucketOwnerEnforced) except where log delivery needs them
-    (BucketOwnerPreferred: delivered objects are still owned by the bucket owner); never
-    ObjectWriter, under which another account's objects stay theirs."""
+def bucket_acls_disabled(resource_type: str, props: Props) -> list[str]:
+    """ACLs stay off on every bucket (BucketOwnerEnforced): every writer, log delivery included
+    (CloudFront standard logging v2, S3 server access logs), is admitted by a bucket policy. Not
+    BucketOwnerPreferred (ACLs on, as CloudFront's legacy logging needed), never ObjectWriter,
+    under which another account's objects stay theirs."""
     if resource_type != "aws:s3/bucketOwnershipControls:BucketOwnershipControls":
         return []
     ownership = (props.get("rule") or {}).get("objectOwnership")
-    if ownership not in ("BucketOwnerEnforced", "BucketOwnerPreferred"):
-        return [
-            f"bucket ownership {ownership!r}: use BucketOwnerEnforced (or BucketOwnerPreferred for log delivery)"
-        ]
+    if ownership != "BucketOwnerEnforced":
+        return [f"bucket ownership {ownership!r} enables ACLs: use BucketOwnerEnforced"]
     return []
 
 
@@ -318,9 +317,9 @@ RESOURCE_RULES.update(
             "No SNS topic is encrypted with alias/aws/sns, which CloudWatch alarms cannot publish to.",
             topics_use_a_key_cloudwatch_can_use,
         ),
-        "bucket-acls-only-for-log-delivery": (
-            "Bucket ACLs are disabled, or limited to log delivery (BucketOwnerPreferred).",
-            bucket_acls_only_for_log_delivery,
+        "bucket-acls-disabled": (
+            "Bucket ACLs are disabled on every bucket (BucketOwnerEnforced); log delivery is admitted by policy.",
+            bucket_acls_disabled,
         ),
         "alarms-notify": (
             "Every alarm notifies on ALARM and OK, treats missing data explicitly and has a runbook description.",
