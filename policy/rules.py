@@ -55,6 +55,10 @@ def _is_public_principal(principal: Any) -> bool:
     return False
 
 
+# Services that write logs into a bucket: the confused-deputy guard binds each to its source.
+LOG_DELIVERY_SERVICES = ("delivery.logs.amazonaws.com", "logging.s3.amazonaws.com")
+
+
 def bucket_policy_is_private_and_tls_only(resource_type: str, props: Props) -> list[str]:
     if resource_type != "aws:s3/bucketPolicy:BucketPolicy":
         return []
@@ -74,6 +78,20 @@ def bucket_policy_is_private_and_tls_only(resource_type: str, props: Props) -> l
             source = (statement.get("Condition") or {}).get("StringEquals", {}).get("AWS:SourceArn")
             if not source or "*" in str(source):
                 violations.append("CloudFront read must be bound to one distribution with AWS:SourceArn")
+        if (
+            statement.get("Effect") == "Allow"
+            and isinstance(principal, Mapping)
+            and principal.get("Service") in LOG_DELIVERY_SERVICES
+        ):
+            condition = statement.get("Condition") or {}
+            arns = {**condition.get("ArnLike", {}), **condition.get("ArnEquals", {})}
+            if not condition.get("StringEquals", {}).get("aws:SourceAccount") or not arns.get(
+                "aws:SourceArn"
+            ):
+                violations.append(
+                    f"log delivery statement {statement.get('Sid', '?')} must be bound to the account "
+                    "(aws:SourceAccount) and the source (aws:SourceArn)"
+                )
     tls_denied = any(
         statement.get("Effect") == "Deny"
         and _is_public_principal(statement.get("Principal"))

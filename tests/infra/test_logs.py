@@ -161,6 +161,20 @@ def test_log_bucket_policy_admits_the_media_access_logs_and_this_cdn_log_deliver
     assert findings == []
 
 
+@pytest.mark.parametrize("drop", ["aws:SourceAccount", "aws:SourceArn"])
+def test_policy_rule_catches_a_log_delivery_grant_without_its_source(dev: Plan, drop: str) -> None:
+    broken = props(dev, "aws:s3/bucketPolicy:BucketPolicy", "logs-policy")
+    doc = json.loads(broken["policy"])
+    condition = doc["Statement"][1]["Condition"]
+    (condition["StringEquals"] if drop == "aws:SourceAccount" else condition["ArnLike"]).pop(drop)
+    broken["policy"] = json.dumps(doc)
+    violations = rules.bucket_policy_is_private_and_tls_only("aws:s3/bucketPolicy:BucketPolicy", broken)
+    assert violations == [
+        "log delivery statement AllowCloudFrontLogDelivery must be bound to the account "
+        "(aws:SourceAccount) and the source (aws:SourceArn)"
+    ]
+
+
 def test_media_bucket_access_logs_go_to_the_log_bucket_and_the_cdn_has_no_legacy_logging(
     dev: Plan, secured: Plan
 ) -> None:
