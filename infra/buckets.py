@@ -1,8 +1,8 @@
 """What every bucket of the stack shares: public access blocked, ownership set, encrypted at rest.
 
 Declared once here so the media bucket and the log bucket can never drift apart on the basics;
-each caller picks only its object ownership (the log bucket needs ACLs for CloudFront's log
-delivery, the media bucket none).
+each caller picks its object ownership (both use BucketOwnerEnforced: no ACLs; the policy pack's
+``bucket_acls_disabled`` holds every bucket to it).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def private_bucket_baseline(
         ownership=aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": object_ownership}, opts=opts
         ),
-        # SSE-S3 with bucket keys: CloudFront standard logs cannot be delivered to SSE-KMS buckets.
+        # SSE-S3 with bucket keys: no key policy has to admit the log delivery services.
         encryption=aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket.id,

@@ -22,8 +22,6 @@ CACHED_METHODS = ["GET", "HEAD"]
 class CdnArgs:
     config: CdnConfig
     bucket_regional_domain_name: pulumi.Input[str]
-    # Standard logs to <bucket>.s3.amazonaws.com under cloudfront/ (None: no access logs).
-    log_bucket_domain_name: pulumi.Input[str] | None = None
     # The locked-down edge (infra/edge.py): a WAF web ACL, a custom domain and its certificate.
     web_acl_arn: pulumi.Input[str] | None = None
     domain: str | None = None
@@ -136,13 +134,8 @@ class Cdn(pulumi.ComponentResource):
             viewer_certificate=dict(args.viewer_certificate),
             aliases=[args.domain] if args.domain else None,
             web_acl_id=args.web_acl_arn,
-            logging_config=None
-            if args.log_bucket_domain_name is None
-            else {
-                "bucket": args.log_bucket_domain_name,
-                "prefix": policies.CLOUDFRONT_LOG_PREFIX,
-                "includeCookies": False,
-            },
+            # No legacy logging_config: access logs go through standard logging v2, configured
+            # outside the distribution (LogArchive.deliver_cloudfront_logs), with no bucket ACLs.
             # protect: a new distribution means a new domain, and the app ships with the domain.
             opts=pulumi.ResourceOptions(parent=self, protect=True, import_=config.adopt.get("distribution")),
         )

@@ -1,5 +1,5 @@
 """The stack's architecture, wired from validated config:
-bucket -> log archive -> CDN -> (bucket grants the CDN) -> signer -> API -> health check -> monitoring.
+bucket -> log archive -> CDN -> (bucket grants the CDN, CDN logs delivered) -> signer -> API -> health check -> monitoring.
 
 Each component receives its slice of the config and the outputs of the components before it;
 nothing else is passed around. The stack outputs are declared once, here.
@@ -39,13 +39,13 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
         CdnArgs(
             config.cdn,
             bucket_regional_domain_name=media.bucket.bucket_regional_domain_name,
-            log_bucket_domain_name=logs.cloudfront_log_target,
             web_acl_arn=edge.web_acl_arn if edge else None,
             domain=config.edge.domain,
             viewer_certificate=edge.viewer_certificate() if edge else {"cloudfrontDefaultCertificate": True},
         ),
     )
     storage.grant_cdn_read(media, cdn.distribution.arn)
+    logs.deliver_cloudfront_logs(cdn.distribution.arn)
     if edge is not None:
         point_domain(edge, config.edge, cdn.distribution)
 

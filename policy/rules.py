@@ -55,6 +55,10 @@ def _is_public_principal(principal: Any) -> bool:
     return False
 
 
+# Services that write logs into a bucket: the confused-deputy guard binds each to its source.
+LOG_DELIVERY_SERVICES = ("delivery.logs.amazonaws.com", "logging.s3.amazonaws.com")
+
+
 def bucket_policy_is_private_and_tls_only(resource_type: str, props: Props) -> list[str]:
     if resource_type != "aws:s3/bucketPolicy:BucketPolicy":
         return []
@@ -74,6 +78,20 @@ def bucket_policy_is_private_and_tls_only(resource_type: str, props: Props) -> l
             source = (statement.get("Condition") or {}).get("StringEquals", {}).get("AWS:SourceArn")
             if not source or "*" in str(source):
                 violations.append("CloudFront read must be bound to one distribution with AWS:SourceArn")
+        if (
+            statement.get("Effect") == "Allow"
+            and isinstance(principal, Mapping)
+            and principal.get("Service") in LOG_DELIVERY_SERVICES
+        ):
+            condition = statement.get("Condition") or {}
+            arns = {**condition.get("ArnLike", {}), **condition.get("ArnEquals", {})}
+            if not condition.get("StringEquals", {}).get("aws:SourceAccount") or not arns.get(
+                "aws:SourceArn"
+            ):
+                violations.append(
+                    f"log delivery statement {statement.get('Sid', '?')} must be bound to the account "
+                    "(aws:SourceAccount) and the source (aws:SourceArn)"
+                )
     tls_denied = any(
         statement.get("Effect") == "Deny"
         and _is_public_principal(statement.get("Principal"))
@@ -271,17 +289,16 @@ def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
     ]
 
 
-def bucket_acls_only_for_log_delivery(resource_type: str, props: Props) -> list[str]:
-    """ACLs stay off (BucketOwnerEnforced) except where log delivery needs them
-    (BucketOwnerPreferred: delivered objects are still owned by the bucket owner); never
-    ObjectWriter, under which another account's objects stay theirs."""
+def bucket_acls_disabled(resource_type: str, props: Props) -> list[str]:
+    """ACLs stay off on every bucket (BucketOwnerEnforced): every writer, log delivery included
+    (CloudFront standard logging v2, S3 server access logs), is admitted by a bucket policy. Not
+    BucketOwnerPreferred (ACLs on, as CloudFront's legacy logging needed), never ObjectWriter,
+    under which another account's objects stay theirs."""
     if resource_type != "aws:s3/bucketOwnershipControls:BucketOwnershipControls":
         return []
     ownership = (props.get("rule") or {}).get("objectOwnership")
-    if ownership not in ("BucketOwnerEnforced", "BucketOwnerPreferred"):
-        return [
-            f"bucket ownership {ownership!r}: use BucketOwnerEnforced (or BucketOwnerPreferred for log delivery)"
-        ]
+    if ownership != "BucketOwnerEnforced":
+        return [f"bucket ownership {ownership!r} enables ACLs: use BucketOwnerEnforced"]
     return []
 
 
@@ -318,9 +335,9 @@ RESOURCE_RULES.update(
             "No SNS topic is encrypted with alias/aws/sns, which CloudWatch alarms cannot publish to.",
             topics_use_a_key_cloudwatch_can_use,
         ),
-        "bucket-acls-only-for-log-delivery": (
-            "Bucket ACLs are disabled, or limited to log delivery (BucketOwnerPreferred).",
-            bucket_acls_only_for_log_delivery,
+        "bucket-acls-disabled": (
+            "Bucket ACLs are disabled on every bucket (BucketOwnerEnforced); log delivery is admitted by policy.",
+            bucket_acls_disabled,
         ),
         "alarms-notify": (
             "Every alarm notifies on ALARM and OK, treats missing data explicitly and has a runbook description.",

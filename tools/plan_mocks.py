@@ -131,6 +131,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.update(
                 arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:global/webacl/{inputs.get('name')}/{resource_id}"
             )
+        elif typ in (
+            "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+            "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+        ):
+            kind = "delivery-source" if typ.endswith("Source") else "delivery-destination"
+            delivery_name = inputs.get("name") or name
+            resource_id = delivery_name
+            state.update(name=delivery_name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:{kind}:{delivery_name}")
+        elif typ == "aws:cloudwatch/logDelivery:LogDelivery":
+            resource_id = args.resource_id or _short_hash(typ, name, length=16)
+            state.update(arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery:{resource_id}")
         elif typ == "aws:sns/topic:Topic":
             topic = inputs.get("name") or name
             state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)

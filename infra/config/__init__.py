@@ -189,6 +189,8 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             name_prefix=name_prefix,
             log_bucket_name=_log_bucket_name(raw, bucket_name),
             retention_days=retention,
+            region=region,
+            tags=dict(v.default_tags(default_tags, stack)),
         ),
         cdn=CdnConfig(
             name_prefix=name_prefix,

@@ -52,6 +52,10 @@ class LogsConfig:
     name_prefix: str
     log_bucket_name: str
     retention_days: int
+    # CloudFront's log delivery lives in us-east-1: an explicit provider there when the stack
+    # runs elsewhere, carrying the stack's tags (explicit providers do not read aws: config).
+    region: str
+    tags: Mapping[str, str]
 
 
 @dataclass(frozen=True)

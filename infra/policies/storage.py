@@ -37,7 +37,14 @@ PUBLIC_ACCESS_BLOCK = {
     "restrict_public_buckets": True,
 }
 # Where each log source writes in the log bucket (the Glue table reads CLOUDFRONT_LOG_PREFIX).
-CLOUDFRONT_LOG_PREFIX = "cloudfront/"
+# CloudFront standard logging v2 writes below its own prefix, apart from the legacy logs the
+# stack used to receive under cloudfront/ (AWS recommends a separate path: the two layouts differ,
+# and the table must never read both).
+CLOUDFRONT_LOG_PREFIX = "cloudfront-v2/"
+LEGACY_CLOUDFRONT_LOG_PREFIX = "cloudfront/"
+# CloudFront's log delivery objects (delivery source, destination, delivery) exist only in us-east-1.
+CLOUDFRONT_LOG_DELIVERY_REGION = "us-east-1"
+LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 S3_ACCESS_LOG_PREFIX = "s3-access/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 
@@ -117,10 +124,25 @@ def log_bucket_lifecycle_rules(retention_days: int) -> list[dict[str, Any]]:
     return [_expire("expire-logs", "", retention_days), _abort_incomplete_multipart_uploads()]
 
 
-def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> dict[str, Any]:
+def cloudfront_delivery_source_arn(account_id: str, delivery_source_name: str) -> str:
+    """The ARN CloudWatch Logs gives a delivery source (the log delivery service's aws:SourceArn)."""
+    return (
+        f"arn:aws:logs:{CLOUDFRONT_LOG_DELIVERY_REGION}:{account_id}:delivery-source:{delivery_source_name}"
+    )
+
+
+def log_bucket_policy(
+    log_bucket_arn: str, source_bucket_arn: str, account_id: str, delivery_source_arn: str
+) -> dict[str, Any]:
     """S3 server access logging of the media bucket may write under s3-access/ (bound to that
-    bucket and this account); nothing travels without TLS. CloudFront standard logs arrive through
-    the bucket ACL grant CloudFront adds itself (legacy log delivery), not through this policy."""
+    bucket and this account); CloudFront standard logging v2 arrives through the CloudWatch Logs
+    vended log delivery service, which may write under cloudfront-v2/ only for this account's one
+    delivery source; nothing travels without TLS. No ACL grants anything on this bucket.
+
+    The delivery statement follows AWS's documented policy for vended logs sent to S3: the service
+    principal, ``aws:SourceAccount``, ``aws:SourceArn`` (here the exact delivery source, not
+    ``delivery-source:*``) and ``s3:x-amz-acl = bucket-owner-full-control``, the one ACL a
+    BucketOwnerEnforced bucket still accepts on a PUT."""
     return document(
         allow_service(
             "AllowS3ServerAccessLogs",
@@ -128,6 +150,19 @@ def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: s
             "s3:PutObject",
             f"{log_bucket_arn}/{S3_ACCESS_LOG_PREFIX}*",
             {"ArnLike": {"aws:SourceArn": source_bucket_arn}, **same_account(account_id)},
+        ),
+        allow_service(
+            "AllowCloudFrontLogDelivery",
+            LOG_DELIVERY_SERVICE,
+            "s3:PutObject",
+            f"{log_bucket_arn}/{CLOUDFRONT_LOG_PREFIX}*",
+            {
+                "StringEquals": {
+                    "aws:SourceAccount": account_id,
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                },
+                "ArnLike": {"aws:SourceArn": delivery_source_arn},
+            },
         ),
         deny_insecure_transport(bucket_and_objects(log_bucket_arn)),
     )
