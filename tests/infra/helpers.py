@@ -74,3 +74,31 @@ DEV_ORIGINS: tuple[str, ...] = from_stack_file("dev").cors_allowed_origins
 # An Origin a dev-stack browser may use, and what CORS answers it with.
 DEV_PAGE_ORIGIN = "http://localhost:3000" if DEV_ORIGINS == ("*",) else DEV_ORIGINS[0]
 DEV_ALLOW_ORIGIN = "*" if DEV_ORIGINS == ("*",) else DEV_PAGE_ORIGIN
+
+
+# Monitoring, logs and health check resources (tests/infra/test_monitoring.py, test_logs.py, test_health_check.py).
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+PROVIDER = "pulumi:providers:aws"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
+WORKGROUP = "aws:athena/workgroup:Workgroup"
+NAMED_QUERY = "aws:athena/namedQuery:NamedQuery"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+MONITORING_SUBSCRIPTION = "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
+TOPIC_ARN = "arn:aws:sns:us-west-2:123456789012:lux-video-dev-alarms"
+EAST_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:lux-video-dev-alarms-us-east-1"
+DELIVERY_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+DELIVERY_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
+DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
+
+
+def alarm(plan: Plan, what: str) -> dict[str, Any]:
+    return plan.one(ALARM, f"monitoring-{what}").inputs
+
+
+def api_id(plan: Plan) -> str:
+    return plan.outputs["signerEndpoint"].removeprefix("https://").split(".")[0]

@@ -4,60 +4,31 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import parliament
 import pytest
 
 from infra import logs, packaging
 from policy import rules
-from tests.conftest import SECURED_OVERRIDES, plan_for, stack_config
+from tests.conftest import plan_for, stack_config
 from tests.infra.helpers import (
     BUCKET,
+    BUCKET_LOGGING,
+    DELIVERY,
+    DELIVERY_DESTINATION,
+    DELIVERY_SOURCE,
     DISTRIBUTION,
+    GLUE_TABLE,
     LIFECYCLE,
+    MONITORING_SUBSCRIPTION,
+    NAMED_QUERY,
     OWNERSHIP,
+    PROVIDER,
+    WORKGROUP,
     document,
     props,
 )
 from tools.plan import Plan
-
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-TOPIC = "aws:sns/topic:Topic"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-PROVIDER = "pulumi:providers:aws"
-METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
-WORKGROUP = "aws:athena/workgroup:Workgroup"
-NAMED_QUERY = "aws:athena/namedQuery:NamedQuery"
-BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
-MONITORING_SUBSCRIPTION = "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
-DELIVERY_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
-DELIVERY_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
-DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
-TOPIC_ARN = "arn:aws:sns:us-west-2:123456789012:lux-video-dev-alarms"
-EAST_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:lux-video-dev-alarms-us-east-1"
-
-
-@pytest.fixture(scope="module")
-def dev() -> Plan:
-    return plan_for("dev")
-
-
-@pytest.fixture(scope="module")
-def secured() -> Plan:
-    return plan_for("dev", stack_config("dev", **SECURED_OVERRIDES))
-
-
-def alarm(plan: Plan, what: str) -> dict[str, Any]:
-    return plan.one(ALARM, f"monitoring-{what}").inputs
-
-
-def api_id(plan: Plan) -> str:
-    return plan.outputs["signerEndpoint"].removeprefix("https://").split(".")[0]
-
 
 # --- logs ------------------------------------------------------------------------------------------
 
