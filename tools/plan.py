@@ -19,7 +19,7 @@ import hashlib
 import json
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,41 +251,60 @@ def _missing_outputs_unknown() -> Iterator[None]:
         rpc.resolve_outputs = original  # type: ignore[assignment]
 
 
-def run(stack: str, config: Mapping[str, Any] | None = None, program: Path | None = None) -> Plan:
-    """Run the program for ``stack`` under recording mocks (``preview=False``: every output resolves).
+def record(stack: str, config: Mapping[str, str], build: Callable[[], Mapping[str, Any] | None]) -> Plan:
+    """Call ``build`` under recording mocks and return what it declared.
 
-    ``config`` replaces the stack file's config map (keys fully qualified, e.g. ``lux-video:prefix``).
+    The one way a plan is made, for the whole program (:func:`run`) and for one component (the
+    tests' ``component_plan``): a fresh runtime, ``preview=False`` inside ``@pulumi.runtime.test``,
+    ``config`` (engine form: strings) set for the run, and the outputs ``build`` returns (name ->
+    input) awaited and kept as the plan's outputs. An exception in ``build`` or in any ``apply`` is
+    raised here; an input or output still unknown afterwards is a :class:`PlanError`.
     """
-    values = engine_config(stack_file_config(stack) if config is None else config)
-    region = values.get("aws:region", "us-west-2")
+    region = config.get("aws:region", "us-west-2")
     mocks = RecordingMocks(region)
     monitor = RecordingMonitor(mocks)
-    exported: dict[str, Any] = {}
-    plan = Plan(stack=stack, config=values)
+    plan = Plan(stack=stack, config=dict(config))
 
     with isolated_runtime(), _missing_outputs_unknown():
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(values)
-
-        def capture(name: str, value: Any) -> None:
-            exported[name] = value
+        pulumi.runtime.set_all_config(dict(config))
 
         @pulumi.runtime.test
         def program_run() -> pulumi.Output[Any]:
-            original_export = pulumi.export
-            pulumi.export = capture  # type: ignore[assignment]
-            try:
-                runpy.run_path(str(program or REPO_ROOT / "__main__.py"), run_name="__main__")
-            finally:
-                pulumi.export = original_export  # type: ignore[assignment]
+            outputs = build() or {}
+            if not isinstance(outputs, Mapping):
+                raise TypeError(f"a plan's build returns its outputs as name -> value, got {outputs!r}")
             # Wait for every output, so a value that never resolves is an error, not a silent gap.
-            return pulumi.Output.all(**exported).apply(plan.outputs.update)
+            return pulumi.Output.all(**outputs).apply(plan.outputs.update)
 
         program_run()
 
     plan.resources = list(monitor.recorded)
     _reject_unknowns(plan)
     return plan
+
+
+def run(stack: str, config: Mapping[str, Any] | None = None, program: Path | None = None) -> Plan:
+    """Run the program for ``stack`` under recording mocks (``preview=False``: every output resolves).
+
+    ``config`` replaces the stack file's config map (keys fully qualified, e.g. ``lux-video:prefix``).
+    """
+
+    def program_run() -> dict[str, Any]:
+        exported: dict[str, Any] = {}
+
+        def capture(name: str, value: Any) -> None:
+            exported[name] = value
+
+        original_export = pulumi.export
+        pulumi.export = capture  # type: ignore[assignment]
+        try:
+            runpy.run_path(str(program or REPO_ROOT / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.export = original_export  # type: ignore[assignment]
+        return exported
+
+    return record(stack, engine_config(stack_file_config(stack) if config is None else config), program_run)
 
 
 def _reject_unknowns(plan: Plan) -> None:
