@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,7 @@ def record(stack: str, config: Mapping[str, str], build: Callable[[], Mapping[st
     mocks = RecordingMocks(region)
     monitor = RecordingMonitor(mocks)
     plan = Plan(stack=stack, config=dict(config))
+    expected: list[str] = []
 
     with isolated_runtime(), _missing_outputs_unknown():
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
@@ -274,11 +276,23 @@ def record(stack: str, config: Mapping[str, str], build: Callable[[], Mapping[st
             outputs = build() or {}
             if not isinstance(outputs, Mapping):
                 raise TypeError(f"a plan's build returns its outputs as name -> value, got {outputs!r}")
+            expected.extend(outputs)
             # Wait for every output, so a value that never resolves is an error, not a silent gap.
-            return pulumi.Output.all(**outputs).apply(plan.outputs.update)
+            return pulumi.Output.all(
+                *(
+                    pulumi.Output.from_input(value).apply(partial(plan.outputs.__setitem__, name))
+                    for name, value in outputs.items()
+                )
+            )
 
         program_run()
 
+    # An unknown output never reaches its callback above (nor any apply on it): name it.
+    missing = sorted(set(expected) - set(plan.outputs))
+    if missing:
+        raise PlanError(
+            f"outputs {', '.join(missing)} unknown after the run: a mock is missing a computed attribute"
+        )
     plan.resources = list(monitor.recorded)
     _reject_unknowns(plan)
     return plan
