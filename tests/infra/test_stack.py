@@ -13,7 +13,8 @@ from infra.config import PROJECT, ApiConfig, StorageConfig, parse
 from infra.storage import MediaBucket
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, stack_config
-from tests.infra.helpers import OUTPUT_NAMES
+from tests.infra import helpers as h
+from tests.infra.helpers import OUTPUT_NAMES, document, statement
 from tools import plan as planning
 from tools.plan import Plan
 
@@ -116,6 +117,20 @@ def test_plan_command_reports_bad_config_in_one_line(tmp_path, capsys, monkeypat
     assert planning.main(["--stack", "dev", "--out", str(tmp_path / "p.json")]) == 1
     err = capsys.readouterr().err
     assert "lux-video:priceClass" in err and "Traceback" not in err
+
+
+# Cross-component wiring: each needs the whole stack, because what it checks is that one component
+# receives another's real output (the component tests give those inputs as literals).
+
+
+def test_the_bucket_policy_names_the_stacks_own_distribution(dev_plan: Plan) -> None:
+    policy = document(dev_plan.one(h.BUCKET_POLICY, "media-policy"), "policy")
+    read = statement(policy, "AllowCloudFrontOacRead")
+    distribution = dev_plan.one(h.DISTRIBUTION, "cdn")
+    assert distribution.id == dev_plan.outputs["distributionId"]
+    assert read["Condition"] == {
+        "StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::123456789012:distribution/{distribution.id}"}
+    }
 
 
 # Component-level tests in the canonical mock style: assertions inside apply, under @pulumi.runtime.test.
