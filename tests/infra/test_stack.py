@@ -133,6 +133,13 @@ def test_the_bucket_policy_names_the_stacks_own_distribution(dev_plan: Plan) -> 
     }
 
 
+def test_the_cdn_reads_the_stacks_own_media_bucket(dev_plan: Plan) -> None:
+    (origin,) = dev_plan.one(h.DISTRIBUTION, "cdn").inputs["origins"]
+    bucket = dev_plan.one(h.BUCKET, "media").inputs["bucket"]
+    assert origin["domainName"] == f"{bucket}.s3.us-west-2.amazonaws.com"
+    assert origin["originAccessControlId"] == dev_plan.one(h.OAC, "cdn-oac").id
+
+
 # Component-level tests in the canonical mock style: assertions inside apply, under @pulumi.runtime.test.
 
 
