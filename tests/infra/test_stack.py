@@ -140,6 +140,18 @@ def test_the_cdn_reads_the_stacks_own_media_bucket(dev_plan: Plan) -> None:
     assert origin["originAccessControlId"] == dev_plan.one(h.OAC, "cdn-oac").id
 
 
+def test_the_api_invokes_and_may_invoke_only_the_stacks_own_signer(dev_plan: Plan) -> None:
+    function = dev_plan.one(h.FUNCTION, "signer")
+    invoke_arn = (
+        "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"
+        f"arn:aws:lambda:us-west-2:123456789012:function:{function.inputs['name']}/invocations"
+    )
+    assert dev_plan.one(h.INTEGRATION, "api-signer").inputs["integrationUri"] == invoke_arn
+    permissions = dev_plan.of_type(h.PERMISSION)
+    assert {p.name for p in permissions} == {"api-invoke", "api-invoke-healthcheck"}
+    assert {p.inputs["function"] for p in permissions} == {function.inputs["name"]}
+
+
 # Component-level tests in the canonical mock style: assertions inside apply, under @pulumi.runtime.test.
 
 
