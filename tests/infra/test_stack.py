@@ -152,6 +152,28 @@ def test_the_api_invokes_and_may_invoke_only_the_stacks_own_signer(dev_plan: Pla
     assert {p.inputs["function"] for p in permissions} == {function.inputs["name"]}
 
 
+def test_the_signer_signs_for_the_stacks_own_bucket_and_cdn(dev_plan: Plan) -> None:
+    env = dev_plan.one(h.FUNCTION, "signer").inputs["environment"]["variables"]
+    assert env["BUCKET"] == dev_plan.outputs["bucketName"] == dev_plan.one(h.BUCKET, "media").inputs["bucket"]
+    assert env["PUBLIC_BASE_URL"] == dev_plan.outputs["cdnBaseUrl"]
+    put = statement(
+        document(dev_plan.one(h.ROLE_POLICY, "signer-permissions"), "policy"), "PutUploadsUnderPrefix"
+    )
+    assert (
+        put["Resource"]
+        == f"arn:aws:s3:::{dev_plan.outputs['bucketName']}/{dev_plan.outputs['uploadPrefix']}*"
+    )
+
+
+def test_every_log_group_of_the_stack_has_retention(dev_plan: Plan, secured_plan: Plan) -> None:
+    # Whole stack: the groups come from every component (signer, API, health check, monitoring).
+    for plan in (dev_plan, secured_plan):
+        groups = plan.of_type(h.LOG_GROUP)
+        assert len(groups) > 2
+        for group in groups:
+            assert rules.log_groups_have_retention(h.LOG_GROUP, group.inputs) == [], group.name
+
+
 # Component-level tests in the canonical mock style: assertions inside apply, under @pulumi.runtime.test.
 
 
