@@ -146,3 +146,21 @@ def test_jwt_authorizer_protects_the_route_when_configured(secured_api_plan: Pla
 def test_the_endpoint_is_the_apis_url_with_a_trailing_slash(api_plan: Plan) -> None:
     api = api_plan.one(API, "api")
     assert api_plan.outputs["endpoint"] == f"https://{api.id}.execute-api.us-west-2.amazonaws.com/"
+
+
+# In the canonical mock style (assertions inside apply, under @pulumi.runtime.test): tests/conftest.py pulumi_mocks.
+
+
+def test_signer_api_endpoint_ends_with_a_slash(pulumi_mocks) -> None:
+    pulumi_mocks()
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output:
+        api = SignerApi("a", SignerApiArgs(ApiConfig("lux-unit-api", ("*",), 5, 10, 7), "fn", "arn:invoke"))
+
+        def verify(endpoint: str) -> None:
+            assert endpoint.startswith("https://") and endpoint.endswith(".amazonaws.com/")
+
+        return api.endpoint.apply(verify)
+
+    check()

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pulumi
-import pytest
-
 from infra import config as infra_config
-from infra.api import SignerApi, SignerApiArgs
-from infra.config import PROJECT, ApiConfig, StorageConfig, parse
-from infra.storage import MediaBucket
+from infra.config import PROJECT, parse
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, stack_config
 from tests.infra import helpers as h
@@ -172,61 +167,6 @@ def test_every_log_group_of_the_stack_has_retention(dev_plan: Plan, secured_plan
         assert len(groups) > 2
         for group in groups:
             assert rules.log_groups_have_retention(h.LOG_GROUP, group.inputs) == [], group.name
-
-
-# Component-level tests in the canonical mock style: assertions inside apply, under @pulumi.runtime.test.
-
-
-def test_media_bucket_component_exposes_its_bucket(pulumi_mocks) -> None:
-    pulumi_mocks()
-
-    @pulumi.runtime.test
-    def check() -> pulumi.Output:
-        media = MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
-
-        def verify(values: list) -> None:
-            name, arn, domain = values
-            assert name == "lux-unit-bucket"
-            assert arn == "arn:aws:s3:::lux-unit-bucket"
-            assert domain == "lux-unit-bucket.s3.us-west-2.amazonaws.com"
-
-        return pulumi.Output.all(
-            media.bucket.bucket, media.bucket.arn, media.bucket.bucket_regional_domain_name
-        ).apply(verify)
-
-    check()
-
-
-def test_signer_api_endpoint_ends_with_a_slash(pulumi_mocks) -> None:
-    pulumi_mocks()
-
-    @pulumi.runtime.test
-    def check() -> pulumi.Output:
-        api = SignerApi("a", SignerApiArgs(ApiConfig("lux-unit-api", ("*",), 5, 10, 7), "fn", "arn:invoke"))
-
-        def verify(endpoint: str) -> None:
-            assert endpoint.startswith("https://") and endpoint.endswith(".amazonaws.com/")
-
-        return api.endpoint.apply(verify)
-
-    check()
-
-
-def test_a_failing_assertion_inside_apply_fails_the_test(pulumi_mocks) -> None:
-    """Guards the mock pitfall: with preview=True or no decorator this would pass silently."""
-    pulumi_mocks()
-
-    @pulumi.runtime.test
-    def check() -> pulumi.Output:
-        media = MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
-
-        def verify(name: str) -> None:
-            assert name == "not-the-name"
-
-        return media.bucket.bucket.apply(verify)
-
-    with pytest.raises(AssertionError):
-        check()
 
 
 def test_plan_shows_which_resources_use_an_explicit_provider(dev_plan: Plan) -> None:

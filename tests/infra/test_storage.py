@@ -247,3 +247,26 @@ def test_noncurrent_version_days_is_bounded(days: str) -> None:
     with pytest.raises(ConfigError, match="noncurrentVersionDays"):
         parse({"bucketName": "lux-video-x", "versioning": "true", "noncurrentVersionDays": days}, stack="s",
               region="us-west-2", default_tags={"tags": {"project": "lux-video", "stack": "s"}})  # fmt: skip
+
+
+# In the canonical mock style (assertions inside apply, under @pulumi.runtime.test): tests/conftest.py pulumi_mocks.
+
+
+def test_media_bucket_component_exposes_its_bucket(pulumi_mocks) -> None:
+    pulumi_mocks()
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output:
+        media = storage.MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
+
+        def verify(values: list) -> None:
+            name, arn, domain = values
+            assert name == "lux-unit-bucket"
+            assert arn == "arn:aws:s3:::lux-unit-bucket"
+            assert domain == "lux-unit-bucket.s3.us-west-2.amazonaws.com"
+
+        return pulumi.Output.all(
+            media.bucket.bucket, media.bucket.arn, media.bucket.bucket_regional_domain_name
+        ).apply(verify)
+
+    check()

@@ -7,6 +7,8 @@ import pulumi
 import pytest
 
 from infra import storage
+from infra.config import StorageConfig
+from infra.storage import MediaBucket
 from tests.conftest import DEV_CONFIG, component_plan, plan_for
 from tests.infra.helpers import BUCKET, BUCKET_POLICY
 from tools import plan as planning
@@ -99,3 +101,23 @@ def test_an_assertion_on_an_unknown_output_cannot_pass_unrun() -> None:
 
     with pytest.raises(planning.PlanError, match="outputs checked unknown"):
         component_plan(build)
+
+
+# In the canonical mock style (assertions inside apply, under @pulumi.runtime.test): tests/conftest.py pulumi_mocks.
+
+
+def test_a_failing_assertion_inside_apply_fails_the_test(pulumi_mocks) -> None:
+    """Guards the mock pitfall: with preview=True or no decorator this would pass silently."""
+    pulumi_mocks()
+
+    @pulumi.runtime.test
+    def check() -> pulumi.Output:
+        media = MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
+
+        def verify(name: str) -> None:
+            assert name == "not-the-name"
+
+        return media.bucket.bucket.apply(verify)
+
+    with pytest.raises(AssertionError):
+        check()
