@@ -1,4 +1,5 @@
-"""The stack as a whole: outputs, component structure, tags, and a deterministic offline plan."""
+"""The stack as a whole: outputs, component structure, cross-component wiring, tags, and a deterministic
+offline plan."""
 
 from __future__ import annotations
 
