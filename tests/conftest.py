@@ -66,18 +66,25 @@ def component_plan(
 
     The same :class:`~tools.plan.Plan` as a whole-stack plan (same recorder, mocks, unknown
     rendering; top-level components have no parent), made by the same runner (``tools.plan.record``):
-    ``preview=False`` on a fresh event loop, every registration awaited, and, if ``build`` returns a
-    mapping, each of its values awaited and kept as ``plan.outputs`` (a component itself or ``None``
-    may be returned: no outputs). An exception in ``build`` or an ``apply`` is raised, and a value
-    still unknown is a ``PlanError``: nothing is skipped. Cached per ``(build, stack, region)``: pass
-    the same module-level function to share one plan between tests.
+    ``preview=False`` on a fresh event loop, every registration awaited, and every output ``build``
+    returns awaited and kept in ``plan.outputs``: a mapping by its names, a list or tuple by index
+    (``"0"``, ...), anything else but ``None`` or a resource as ``"value"``. An exception in
+    ``build`` or an ``apply`` is raised, and a value still unknown is a ``PlanError``: nothing is
+    skipped. Cached per ``(build, stack, region)``: pass the same module-level function to share
+    one plan between tests.
     """
     key = (build, stack, region)
     if key not in _COMPONENT_PLAN_CACHE:
 
         def outputs() -> Mapping[str, Any] | None:
             built = build()
-            return built if isinstance(built, Mapping) else None
+            if built is None or isinstance(built, pulumi.Resource):
+                return None
+            if isinstance(built, Mapping):
+                return built
+            if isinstance(built, list | tuple):
+                return {str(index): value for index, value in enumerate(built)}
+            return {"value": built}
 
         _COMPONENT_PLAN_CACHE[key] = planning.record(stack, {"aws:region": region}, outputs)
     return _COMPONENT_PLAN_CACHE[key]

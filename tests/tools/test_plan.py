@@ -83,6 +83,21 @@ def test_an_output_the_mocks_do_not_compute_fails_the_plan_instead_of_vanishing(
         component_plan(build)
 
 
+def test_every_output_a_component_build_returns_is_awaited_whatever_its_shape() -> None:
+    def bucket() -> storage.MediaBucket:
+        return storage.MediaBucket("media", DEV_CONFIG.storage)
+
+    assert component_plan(lambda: bucket().bucket.bucket).outputs == {"value": "lux-video-dev-262a61d7"}
+    assert component_plan(lambda: (bucket().bucket.bucket, "literal")).outputs == {
+        "0": "lux-video-dev-262a61d7",
+        "1": "literal",
+    }
+    assert component_plan(bucket).outputs == {}
+    # A lone unknown output fails too.
+    with pytest.raises(planning.PlanError, match="outputs value unknown"):
+        component_plan(lambda: bucket().bucket.hosted_zone_id)
+
+
 def test_a_build_that_returns_something_else_than_outputs_is_refused() -> None:
     with pytest.raises(TypeError, match="name -> value"):
         planning.record("dev", {"aws:region": "us-west-2"}, lambda: ["not", "a", "mapping"])  # type: ignore[arg-type,return-value]
