@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
 
 import pulumi
@@ -30,6 +30,7 @@ for _key, _value in {
 os.environ.pop("AWS_PROFILE", None)
 
 _PLAN_CACHE: dict[str, planning.Plan] = {}
+_COMPONENT_PLAN_CACHE: dict[tuple[Hashable, str, str], planning.Plan] = {}
 
 
 def stack_config(stack: str = "dev", **overrides: Any) -> dict[str, Any]:
@@ -57,6 +58,54 @@ def dev_plan() -> planning.Plan:
     return plan_for("dev")
 
 
+def component_plan(
+    build: Callable[[], object], stack: str = "dev", region: str = "us-west-2"
+) -> planning.Plan:
+    """The recorded plan of what ``build`` declares, alone: one component and its own wiring steps,
+    with what other components would provide given as literal values.
+
+    The same :class:`~tools.plan.Plan` as a whole-stack plan (same recorder, mocks, unknown
+    rendering; top-level components have no parent), made by the same runner (``tools.plan.record``):
+    ``preview=False`` on a fresh event loop, every registration awaited, and every output ``build``
+    returns awaited and kept in ``plan.outputs``: a mapping by its names, a list or tuple by index
+    (``"0"``, ...), anything else but ``None`` or a resource as ``"value"``. An exception in
+    ``build`` or an ``apply`` is raised, and a value still unknown is a ``PlanError``: nothing is
+    skipped. Cached per ``(build, stack, region)``: pass the same module-level function to share
+    one plan between tests.
+    """
+    key = (build, stack, region)
+    if key not in _COMPONENT_PLAN_CACHE:
+
+        def outputs() -> Mapping[str, Any] | None:
+            built = build()
+            if built is None or isinstance(built, pulumi.Resource):
+                return None
+            if isinstance(built, Mapping):
+                return built
+            if isinstance(built, list | tuple):
+                return {str(index): value for index, value in enumerate(built)}
+            return {"value": built}
+
+        _COMPONENT_PLAN_CACHE[key] = planning.record(stack, {"aws:region": region}, outputs)
+    return _COMPONENT_PLAN_CACHE[key]
+
+
+def stack_slices(stack: str = "dev", **overrides: Any) -> infra_config.StackConfig:
+    """The validated config the program would get for the stack file with ``overrides`` (as in
+    :func:`stack_config`): its ``.storage``, ``.cdn``, ``.signer``, ``.api`` ... are what
+    :func:`component_plan` builds feed a component."""
+    if not overrides:
+        return infra_config.from_stack_file(stack)
+    raw = infra_config.engine_config(stack_config(stack, **overrides))
+    namespace = f"{infra_config.PROJECT}:"
+    return infra_config.parse(
+        {key[len(namespace) :]: value for key, value in raw.items() if key.startswith(namespace)},
+        stack=stack,
+        region=raw.get("aws:region"),
+        default_tags=json.loads(raw.get("aws:defaultTags", "null")),
+    )
+
+
 # A second configuration: JWT on, explicit origins, other sizes - proves config reaches the output.
 SECURED_OVERRIDES: dict[str, Any] = {
     "corsAllowedOrigins": ["https://app.example.com", "http://localhost:8080"],
@@ -79,6 +128,11 @@ SECURED_OVERRIDES: dict[str, Any] = {
 @pytest.fixture
 def secured_plan() -> planning.Plan:
     return plan_for("dev", stack_config("dev", **SECURED_OVERRIDES))
+
+
+# The dev stack's config and the secured variant's, validated: component tests build from their slices.
+DEV_CONFIG = stack_slices("dev")
+SECURED_CONFIG = stack_slices("dev", **SECURED_OVERRIDES)
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ import hashlib
 import json
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -251,41 +252,73 @@ def _missing_outputs_unknown() -> Iterator[None]:
         rpc.resolve_outputs = original  # type: ignore[assignment]
 
 
+def record(stack: str, config: Mapping[str, str], build: Callable[[], Mapping[str, Any] | None]) -> Plan:
+    """Call ``build`` under recording mocks and return what it declared.
+
+    The one way a plan is made, for the whole program (:func:`run`) and for one component (the
+    tests' ``component_plan``): a fresh runtime, ``preview=False`` inside ``@pulumi.runtime.test``,
+    ``config`` (engine form: strings) set for the run, and the outputs ``build`` returns (name ->
+    input) awaited and kept as the plan's outputs. An exception in ``build`` or in any ``apply`` is
+    raised here; an input or output still unknown afterwards is a :class:`PlanError`.
+    """
+    region = config.get("aws:region", "us-west-2")
+    mocks = RecordingMocks(region)
+    monitor = RecordingMonitor(mocks)
+    plan = Plan(stack=stack, config=dict(config))
+    expected: list[str] = []
+
+    with isolated_runtime(), _missing_outputs_unknown():
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(dict(config))
+
+        @pulumi.runtime.test
+        def program_run() -> pulumi.Output[Any]:
+            outputs = build() or {}
+            if not isinstance(outputs, Mapping):
+                raise TypeError(f"a plan's build returns its outputs as name -> value, got {outputs!r}")
+            expected.extend(outputs)
+            # Wait for every output, so a value that never resolves is an error, not a silent gap.
+            return pulumi.Output.all(
+                *(
+                    pulumi.Output.from_input(value).apply(partial(plan.outputs.__setitem__, name))
+                    for name, value in outputs.items()
+                )
+            )
+
+        program_run()
+
+    # An unknown output never reaches its callback above (nor any apply on it): name it.
+    missing = sorted(set(expected) - set(plan.outputs))
+    if missing:
+        raise PlanError(
+            f"outputs {', '.join(missing)} unknown after the run: a mock is missing a computed attribute"
+        )
+    plan.resources = list(monitor.recorded)
+    _reject_unknowns(plan)
+    return plan
+
+
 def run(stack: str, config: Mapping[str, Any] | None = None, program: Path | None = None) -> Plan:
     """Run the program for ``stack`` under recording mocks (``preview=False``: every output resolves).
 
     ``config`` replaces the stack file's config map (keys fully qualified, e.g. ``lux-video:prefix``).
     """
-    values = engine_config(stack_file_config(stack) if config is None else config)
-    region = values.get("aws:region", "us-west-2")
-    mocks = RecordingMocks(region)
-    monitor = RecordingMonitor(mocks)
-    exported: dict[str, Any] = {}
-    plan = Plan(stack=stack, config=values)
 
-    with isolated_runtime(), _missing_outputs_unknown():
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-        pulumi.runtime.set_all_config(values)
+    def program_run() -> dict[str, Any]:
+        exported: dict[str, Any] = {}
 
         def capture(name: str, value: Any) -> None:
             exported[name] = value
 
-        @pulumi.runtime.test
-        def program_run() -> pulumi.Output[Any]:
-            original_export = pulumi.export
-            pulumi.export = capture  # type: ignore[assignment]
-            try:
-                runpy.run_path(str(program or REPO_ROOT / "__main__.py"), run_name="__main__")
-            finally:
-                pulumi.export = original_export  # type: ignore[assignment]
-            # Wait for every output, so a value that never resolves is an error, not a silent gap.
-            return pulumi.Output.all(**exported).apply(plan.outputs.update)
+        original_export = pulumi.export
+        pulumi.export = capture  # type: ignore[assignment]
+        try:
+            runpy.run_path(str(program or REPO_ROOT / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.export = original_export  # type: ignore[assignment]
+        return exported
 
-        program_run()
-
-    plan.resources = list(monitor.recorded)
-    _reject_unknowns(plan)
-    return plan
+    return record(stack, engine_config(stack_file_config(stack) if config is None else config), program_run)
 
 
 def _reject_unknowns(plan: Plan) -> None:

@@ -1,19 +1,16 @@
-"""The stack as a whole: outputs, component structure, tags, and a deterministic offline plan."""
+"""The stack as a whole: outputs, component structure, cross-component wiring, tags, and a deterministic
+offline plan."""
 
 from __future__ import annotations
 
 import json
 
-import pulumi
-import pytest
-
 from infra import config as infra_config
-from infra.api import SignerApi, SignerApiArgs
-from infra.config import PROJECT, ApiConfig, StorageConfig, parse
-from infra.storage import MediaBucket
+from infra.config import PROJECT, parse
 from policy import rules
 from tests.conftest import SECURED_OVERRIDES, stack_config
-from tests.infra.helpers import OUTPUT_NAMES
+from tests.infra import helpers as h
+from tests.infra.helpers import OUTPUT_NAMES, document, statement
 from tools import plan as planning
 from tools.plan import Plan
 
@@ -85,10 +82,11 @@ def test_secured_config_really_changes_the_plan(dev_plan: Plan, secured_plan: Pl
     assert secured_plan.outputs["uploadPrefix"] == SECURED_OVERRIDES["prefix"]
 
 
-def test_two_plan_runs_are_byte_identical() -> None:
-    first = planning.run("dev").to_text()
-    second = planning.run("dev").to_text()
-    assert first == second
+def test_two_plan_runs_are_byte_identical(dev_plan: Plan) -> None:
+    # dev_plan is a run of its own (cached for the session): one more run is the second.
+    second = planning.run("dev")
+    assert second is not dev_plan
+    assert second.to_text() == dev_plan.to_text()
 
 
 def test_plan_renders_policy_documents_as_objects(dev_plan: Plan) -> None:
@@ -118,59 +116,59 @@ def test_plan_command_reports_bad_config_in_one_line(tmp_path, capsys, monkeypat
     assert "lux-video:priceClass" in err and "Traceback" not in err
 
 
-# Component-level tests in the canonical mock style: assertions inside apply, under @pulumi.runtime.test.
+# Cross-component wiring: each needs the whole stack, because what it checks is that one component
+# receives another's real output (the component tests give those inputs as literals).
 
 
-def test_media_bucket_component_exposes_its_bucket(pulumi_mocks) -> None:
-    pulumi_mocks()
-
-    @pulumi.runtime.test
-    def check() -> pulumi.Output:
-        media = MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
-
-        def verify(values: list) -> None:
-            name, arn, domain = values
-            assert name == "lux-unit-bucket"
-            assert arn == "arn:aws:s3:::lux-unit-bucket"
-            assert domain == "lux-unit-bucket.s3.us-west-2.amazonaws.com"
-
-        return pulumi.Output.all(
-            media.bucket.bucket, media.bucket.arn, media.bucket.bucket_regional_domain_name
-        ).apply(verify)
-
-    check()
+def test_the_bucket_policy_names_the_stacks_own_distribution(dev_plan: Plan) -> None:
+    policy = document(dev_plan.one(h.BUCKET_POLICY, "media-policy"), "policy")
+    read = statement(policy, "AllowCloudFrontOacRead")
+    distribution = dev_plan.one(h.DISTRIBUTION, "cdn")
+    assert distribution.id == dev_plan.outputs["distributionId"]
+    assert read["Condition"] == {
+        "StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::123456789012:distribution/{distribution.id}"}
+    }
 
 
-def test_signer_api_endpoint_ends_with_a_slash(pulumi_mocks) -> None:
-    pulumi_mocks()
-
-    @pulumi.runtime.test
-    def check() -> pulumi.Output:
-        api = SignerApi("a", SignerApiArgs(ApiConfig("lux-unit-api", ("*",), 5, 10, 7), "fn", "arn:invoke"))
-
-        def verify(endpoint: str) -> None:
-            assert endpoint.startswith("https://") and endpoint.endswith(".amazonaws.com/")
-
-        return api.endpoint.apply(verify)
-
-    check()
+def test_the_cdn_reads_the_stacks_own_media_bucket(dev_plan: Plan) -> None:
+    (origin,) = dev_plan.one(h.DISTRIBUTION, "cdn").inputs["origins"]
+    bucket = dev_plan.one(h.BUCKET, "media").inputs["bucket"]
+    assert origin["domainName"] == f"{bucket}.s3.us-west-2.amazonaws.com"
+    assert origin["originAccessControlId"] == dev_plan.one(h.OAC, "cdn-oac").id
 
 
-def test_a_failing_assertion_inside_apply_fails_the_test(pulumi_mocks) -> None:
-    """Guards the mock pitfall: with preview=True or no decorator this would pass silently."""
-    pulumi_mocks()
+def test_the_api_invokes_and_may_invoke_only_the_stacks_own_signer(dev_plan: Plan) -> None:
+    function = dev_plan.one(h.FUNCTION, "signer")
+    invoke_arn = (
+        "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"
+        f"arn:aws:lambda:us-west-2:123456789012:function:{function.inputs['name']}/invocations"
+    )
+    assert dev_plan.one(h.INTEGRATION, "api-signer").inputs["integrationUri"] == invoke_arn
+    permissions = dev_plan.of_type(h.PERMISSION)
+    assert {p.name for p in permissions} == {"api-invoke", "api-invoke-healthcheck"}
+    assert {p.inputs["function"] for p in permissions} == {function.inputs["name"]}
 
-    @pulumi.runtime.test
-    def check() -> pulumi.Output:
-        media = MediaBucket("m", StorageConfig("lux-unit-bucket", "videos/", 30, ("*",)))
 
-        def verify(name: str) -> None:
-            assert name == "not-the-name"
+def test_the_signer_signs_for_the_stacks_own_bucket_and_cdn(dev_plan: Plan) -> None:
+    env = dev_plan.one(h.FUNCTION, "signer").inputs["environment"]["variables"]
+    assert env["BUCKET"] == dev_plan.outputs["bucketName"] == dev_plan.one(h.BUCKET, "media").inputs["bucket"]
+    assert env["PUBLIC_BASE_URL"] == dev_plan.outputs["cdnBaseUrl"]
+    put = statement(
+        document(dev_plan.one(h.ROLE_POLICY, "signer-permissions"), "policy"), "PutUploadsUnderPrefix"
+    )
+    assert (
+        put["Resource"]
+        == f"arn:aws:s3:::{dev_plan.outputs['bucketName']}/{dev_plan.outputs['uploadPrefix']}*"
+    )
 
-        return media.bucket.bucket.apply(verify)
 
-    with pytest.raises(AssertionError):
-        check()
+def test_every_log_group_of_the_stack_has_retention(dev_plan: Plan, secured_plan: Plan) -> None:
+    # Whole stack: the groups come from every component (signer, API, health check, monitoring).
+    for plan in (dev_plan, secured_plan):
+        groups = plan.of_type(h.LOG_GROUP)
+        assert len(groups) > 2
+        for group in groups:
+            assert rules.log_groups_have_retention(h.LOG_GROUP, group.inputs) == [], group.name
 
 
 def test_plan_shows_which_resources_use_an_explicit_provider(dev_plan: Plan) -> None:
