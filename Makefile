@@ -53,7 +53,7 @@ plans: $(VENV)/.installed
 	@rm -f plans/*.json
 	@for stack in $(STACKS); do $(PY) -m tools.plan --stack $$stack --out plans/$$stack.json || exit 1; done
 
-## plans-check: fail when the committed plans/ differ from what the code plans now (CI runs it)
+## plans-check: fail when the committed plans/ differ from what the code plans now (pytest checks it too)
 plans-check: $(VENV)/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	for stack in $(STACKS); do $(PY) -m tools.plan --stack $$stack --out $$tmp/$$stack.json >/dev/null || exit 1; done; \
@@ -69,7 +69,7 @@ docs: $(VENV)/.installed
 	$(PY) -m tools.gen_docs
 	$(PY) -m tools.alarm_table
 
-## docs-check: fail when a generated part of docs/ is stale (make test runs it)
+## docs-check: fail when a generated part of docs/ is stale (pytest checks it too)
 docs-check: $(VENV)/.installed
 	$(PY) -m tools.gen_docs --check
 	$(PY) -m tools.alarm_table --check
