@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import packaging, policies
+from infra.config.slices import function_role_name
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
@@ -64,7 +65,7 @@ def python_function(name: str, args: PythonFunctionArgs, parent: pulumi.Resource
     )
     role = aws.iam.Role(
         f"{name}-role",
-        name=f"{args.function_name}-role",
+        name=function_role_name(args.function_name),
         description=args.role_description,
         assume_role_policy=json.dumps(policies.lambda_trust_policy()),
         opts=pulumi.ResourceOptions(parent=parent, aliases=aliases, import_=args.role_import_id),

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infra.config import values as v
-from infra.config.slices import ADOPT_KEYS
+from infra.config.slices import ADOPT_KEYS, function_role_name
 from infra.config.values import ConfigError
 
 
@@ -31,7 +31,7 @@ def adopt(raw: Mapping[str, str], *, bucket_name: str, function_name: str) -> di
     expected = {
         "bucket": ("bucketName", bucket_name),
         "signerFunction": ("signerFunctionName", function_name),
-        "signerRole": ("signerFunctionName", f"{function_name}-role"),
+        "signerRole": ("signerFunctionName", function_role_name(function_name)),
     }
     for name, (source_key, wanted) in expected.items():
         if name in adopt_ids and adopt_ids[name] != wanted:

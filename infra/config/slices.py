@@ -23,7 +23,12 @@ class AdoptKey(NamedTuple):
     shape: str
 
 
-Adoption = Mapping[str, str]  # `adopt` key -> existing resource ID, for one component
+Adoption = Mapping[str, str]
+
+
+def function_role_name(function_name: str) -> str:
+    """Every Lambda's role is named after it (infra/lambda_function.py declares it so)."""
+    return f"{function_name}-role"  # `adopt` key -> existing resource ID, for one component
 
 
 # --- one slice per component --------------------------------------------------------------------
@@ -153,7 +158,7 @@ class HealthCheckConfig:
 
     @property
     def role_name(self) -> str:
-        return f"{self.function_name}-role"
+        return function_role_name(self.function_name)
 
 
 @dataclass(frozen=True)
