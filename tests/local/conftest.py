@@ -11,11 +11,9 @@ from local.stack import LocalSettings, LocalStack, free_port
 from processor.settings import ProcessorSettings
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    data = tmp_path_factory.mktemp("local")
-    settings = LocalSettings(port=free_port(), s3_port=free_port(), data_dir=data)
-    processor = ProcessorSettings(
+def quick_processor(data: Path) -> ProcessorSettings:
+    """Processor settings for tests: small limits, the fastest x264 preset, 1 s segments."""
+    return ProcessorSettings(
         data_dir=data / "processor",
         max_upload_bytes=2 * 1024 * 1024,
         max_duration_seconds=30,
@@ -23,7 +21,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         segment_seconds=1,
         ffmpeg_timeout_seconds=60,
     )
-    with LocalStack(settings, processor) as running:
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    data = tmp_path_factory.mktemp("local")
+    settings = LocalSettings(port=free_port(), s3_port=free_port(), data_dir=data)
+    with LocalStack(settings, quick_processor(data)) as running:
         yield running
 
 

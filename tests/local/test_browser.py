@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from local.stack import REPO_ROOT, LocalSettings, LocalStack, free_port
-from processor.settings import ProcessorSettings
+from tests.local.conftest import quick_processor
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HLS_JS = REPO_ROOT / "node_modules" / "hls.js" / "dist" / "hls.min.js"
@@ -107,15 +107,7 @@ def browser_stack(app_origin: int, tmp_path_factory: pytest.TempPathFactory) -> 
         data_dir=data,
         cors_allowed_origins=(f"http://127.0.0.1:{app_origin}",),
     )
-    processor = ProcessorSettings(
-        data_dir=data / "processor",
-        max_upload_bytes=2 * 1024 * 1024,
-        max_duration_seconds=30,
-        x264_preset="ultrafast",
-        segment_seconds=1,
-        ffmpeg_timeout_seconds=60,
-    )
-    with LocalStack(settings, processor) as running:
+    with LocalStack(settings, quick_processor(data)) as running:
         yield running
 
 
