@@ -34,6 +34,8 @@ DEFAULT_MAX_FILE_BYTES = S3_SINGLE_PUT_LIMIT_BYTES
 # Longer is refused: the response-size bound on MAX_FILES assumes at most this (a domain name is at
 # most 253 characters; CloudFront's own are ~30).
 PUBLIC_BASE_URL_MAX_CHARS = 256
+DEFAULT_JOB_RETENTION_DAYS = 31
+MAX_JOB_RETENTION_DAYS = 3650
 # An HMAC key shorter than this is refused (`openssl rand -hex 32` gives 64 characters).
 SUBJECT_KEY_MIN_CHARS = 32
 
@@ -42,6 +44,9 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 _PREFIX = re.compile(PREFIX_PATTERN)
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)  # IAM's rule for role names
+_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")  # DynamoDB's rule for table names
+_BUS = re.compile(r"[A-Za-z0-9/_.-]{1,256}")  # an EventBridge bus name
+_DISTRIBUTION = re.compile(r"[A-Z0-9]{1,64}")
 _SECRET_ID = re.compile(r"[A-Za-z0-9/_+=.@:-]{1,2048}")  # a Secrets Manager name or ARN
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Plain http is accepted only where no public network is crossed: loopback, and private IPv4
@@ -78,6 +83,15 @@ class Config(NamedTuple):
     subject_key_secret_id: str | None = None
     # Secrets Manager endpoint override: tests and local emulators only.
     secrets_endpoint_url: str | None = None
+    # The job records' DynamoDB table (None: jobs are not recorded; only unit tests of signing).
+    jobs_table: str | None = None
+    # How long a job record outlives its last signing (DynamoDB TTL): the bucket's expiry + 1 day.
+    job_retention_days: int = DEFAULT_JOB_RETENTION_DAYS
+    # The jobs function only: the custom bus its events go to, the distribution it invalidates.
+    event_bus_name: str | None = None
+    distribution_id: str | None = None
+    # DynamoDB endpoint override: tests and the local stack only.
+    dynamodb_endpoint_url: str | None = None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -170,6 +184,13 @@ def load_config(env: Mapping[str, str]) -> Config:
         health_check_role_name=_optional(env, "HEALTH_CHECK_ROLE_NAME", _ROLE_NAME, "an IAM role name"),
         subject_key_secret_id=subject_key_secret_id,
         secrets_endpoint_url=secrets_endpoint_url,
+        jobs_table=_optional(env, "JOBS_TABLE", _TABLE, "a DynamoDB table name"),
+        job_retention_days=_int(
+            env, "JOB_RETENTION_DAYS", DEFAULT_JOB_RETENTION_DAYS, 1, MAX_JOB_RETENTION_DAYS
+        ),
+        event_bus_name=_optional(env, "EVENT_BUS_NAME", _BUS, "an EventBridge bus name"),
+        distribution_id=_optional(env, "DISTRIBUTION_ID", _DISTRIBUTION, "a CloudFront distribution id"),
+        dynamodb_endpoint_url=_base_url(env, "DYNAMODB_ENDPOINT_URL"),
     )
 
 
@@ -193,13 +214,19 @@ def environment(
     auth_required: bool,
     health_check_role_name: V | str | None = None,
     subject_key_secret_id: V | str | None = None,
+    jobs_table: V | str | None = None,
+    job_retention_days: int | None = None,
+    event_bus_name: V | str | None = None,
+    distribution_id: V | str | None = None,
 ) -> dict[str, V | str]:
     """The function's own variables, as the Pulumi program deploys them. Lambda's runtime adds
     the region and credentials (:func:`runtime_environment` stands in for it elsewhere).
 
     ``health_check_role_name``: the health check's role (None: the health-check route refuses
     every caller). ``subject_key_secret_id``: required when ``auth_required`` (the function's role
-    then needs ``secretsmanager:GetSecretValue`` on it)."""
+    then needs ``secretsmanager:GetSecretValue`` on it). ``jobs_table``: where jobs are recorded
+    (the signer and the jobs function); ``event_bus_name`` and ``distribution_id``: the jobs
+    function's bus and the distribution it invalidates."""
     env: dict[str, V | str] = {
         "BUCKET": bucket,
         "PREFIX": prefix,
@@ -213,6 +240,13 @@ def environment(
         env["HEALTH_CHECK_ROLE_NAME"] = health_check_role_name
     if subject_key_secret_id is not None:
         env["SUBJECT_KEY_SECRET_ID"] = subject_key_secret_id
+    optional = {
+        "JOBS_TABLE": jobs_table,
+        "JOB_RETENTION_DAYS": None if job_retention_days is None else str(job_retention_days),
+        "EVENT_BUS_NAME": event_bus_name,
+        "DISTRIBUTION_ID": distribution_id,
+    }
+    env.update({name: value for name, value in optional.items() if value is not None})
     return env
 
 
@@ -222,6 +256,7 @@ def runtime_environment(
     credentials: Credentials,
     endpoint_url: str | None = None,
     secrets_endpoint_url: str | None = None,
+    dynamodb_endpoint_url: str | None = None,
 ) -> dict[str, str]:
     """What the Lambda runtime provides (region, credentials), plus S3 and Secrets Manager
     endpoint overrides for the local stack and tests: for every host of the handler that is not
@@ -237,6 +272,8 @@ def runtime_environment(
         env["S3_ENDPOINT_URL"] = endpoint_url
     if secrets_endpoint_url is not None:
         env["SECRETS_ENDPOINT_URL"] = secrets_endpoint_url
+    if dynamodb_endpoint_url is not None:
+        env["DYNAMODB_ENDPOINT_URL"] = dynamodb_endpoint_url
     return env
 
 
@@ -244,10 +281,12 @@ def runtime_environment(
 VARIABLES = (
     *environment(
         bucket="", prefix="", public_base_url="", url_ttl_seconds=0, max_files=0, max_file_bytes=0,
-        auth_required=False, health_check_role_name="", subject_key_secret_id="",
+        auth_required=False, health_check_role_name="", subject_key_secret_id="", jobs_table="",
+        job_retention_days=0, event_bus_name="", distribution_id="",
     ),
     *runtime_environment(
-        region="", credentials=Credentials("", "", "x"), endpoint_url="", secrets_endpoint_url=""
+        region="", credentials=Credentials("", "", "x"), endpoint_url="", secrets_endpoint_url="",
+        dynamodb_endpoint_url="",
     ),
 )  # fmt: skip
 
@@ -327,7 +366,7 @@ def worst_case_response_bytes(files: int) -> int:
     counts past the current MAX_FILES_LIMIT can be measured too."""
     import json
 
-    from . import contract, handler, subject_key
+    from . import contract, handler, responses, subject_key
 
     event, environ = worst_case_event(files)
     config = load_config({**environ, "MAX_FILES": "1"})._replace(max_files=files)
@@ -335,7 +374,7 @@ def worst_case_response_bytes(files: int) -> int:
     subject_key._CACHE[cache_key] = b"k" * 64  # no Secrets Manager here: the key's value is irrelevant
     try:
         request = contract.parse_event(event, config)
-        response = handler._respond(200, handler.sign(request, config, now=4_102_444_799))
+        response = responses.respond(200, handler.sign(request, config, now=4_102_444_799))
     finally:
         subject_key._CACHE.pop(cache_key, None)
     return len(json.dumps(response))

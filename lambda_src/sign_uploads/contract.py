@@ -92,6 +92,16 @@ def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def is_health_check_caller(context: dict[str, Any], role_name: str | None) -> bool:
+    """Whether an event's ``requestContext`` is the health check's IAM role (every IAM route)."""
+    return _is_health_check_role(context, role_name)
+
+
+def subject_of(context: dict[str, Any]) -> str | None:
+    """The JWT ``sub`` of an event's ``requestContext`` (None: no token, or no subject in it)."""
+    return _subject(context)
+
+
 def _is_health_check_role(context: dict[str, Any], role_name: str | None) -> bool:
     """An IAM-authorized caller whose ``userArn`` is the assumed role ``role_name``, in the API's own
     account: ``arn:<partition>:sts::<account>:assumed-role/<role_name>/<session>``."""

@@ -19,17 +19,24 @@ from typing import TYPE_CHECKING, Any
 # A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
 # at the zip root, where the Lambda runtime imports ``handler``.
 if TYPE_CHECKING or __package__:
-    from . import media
+    from . import jobs, media
     from .config import Config, ConfigError, load_config
-    from .contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
-    from .keys import job_prefix
+    from .contract import RequestError, UploadRequest, parse_event
+    from .dynamodb import DynamoDBError, Table
+    from .keys import job_prefix, subject_hash
+    from .responses import error as _error
+    from .responses import respond as _respond
     from .sigv4 import PutPresigner
     from .subject_key import subject_key
 else:
+    import jobs
     import media
     from config import Config, ConfigError, load_config
-    from contract import MAX_DETAILS, RequestError, UploadRequest, parse_event
-    from keys import job_prefix
+    from contract import RequestError, UploadRequest, parse_event
+    from dynamodb import DynamoDBError, Table
+    from keys import job_prefix, subject_hash
+    from responses import error as _error
+    from responses import respond as _respond
     from sigv4 import PutPresigner
     from subject_key import subject_key
 
@@ -37,12 +44,6 @@ if TYPE_CHECKING:
     from awslambdaric.lambda_context import LambdaContext
 else:
     LambdaContext = Any
-
-RESPONSE_HEADERS = {
-    "Content-Type": "application/json",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 def handler(
@@ -68,6 +69,10 @@ def handler(
     except ConfigError as error:
         response = _error(500, "internal_error", "The upload service is misconfigured.")
         log.update(outcome="misconfigured", detail=str(error))
+    except DynamoDBError as error:  # nothing was handed out: the client retries the same request
+        response = _error(503, "unavailable", "The job could not be recorded; retry.")
+        response["headers"]["Retry-After"] = "1"
+        log.update(outcome="record_failed", detail=str(error))
     except Exception as error:  # a bug must still answer in the contract's shape
         import traceback  # only on this path: it costs ~3 ms of cold import
 
@@ -126,34 +131,53 @@ def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any
                 "publicUrl": f"{config.public_base_url}/{key}",
             }
         )
+    urls_expire_at = int(now) + config.url_ttl_seconds
+    if config.jobs_table is not None:
+        owner = (
+            None if request.subject is None or hmac_key is None else subject_hash(hmac_key, request.subject)
+        )
+        record(config, job_id=job_id, subject_hash=owner, prefix=prefix, request=request,
+               urls_expire_at=urls_expire_at, now=now)  # fmt: skip
+    playback = jobs.playback_path(file.path for file in request.files)
     return {
         "jobId": job_id,
         "prefix": prefix,
         "expiresIn": config.url_ttl_seconds,
-        "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now) + config.url_ttl_seconds)),
-        "playbackUrl": _playback_url(uploads),
+        "expiresAt": jobs.iso(urls_expire_at),
+        "playbackUrl": None if playback is None else f"{config.public_base_url}/{prefix}{playback}",
         "uploads": uploads,
     }
 
 
-def _playback_url(uploads: list[dict[str, Any]]) -> str | None:
-    """``master.m3u8`` when uploaded, else the first top-level playlist, else None."""
-    top_level = [u for u in uploads if "/" not in u["path"] and media.is_manifest(u["path"])]
-    for upload in top_level:
-        if upload["path"] == "master.m3u8":
-            return str(upload["publicUrl"])
-    return str(top_level[0]["publicUrl"]) if top_level else None
-
-
-def _error(status: int, code: str, message: str, details: list[Any] | tuple[()] = ()) -> dict[str, Any]:
-    shown = [{"field": d.field, "problem": d.problem} for d in details[:MAX_DETAILS]]
-    return _respond(status, {"error": {"code": code, "message": message, "details": shown}})
-
-
-def _respond(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": dict(RESPONSE_HEADERS),
-        "body": json.dumps(body, separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
+def record(
+    config: Config,
+    *,
+    job_id: str,
+    subject_hash: str | None,
+    prefix: str,
+    request: UploadRequest,
+    urls_expire_at: int,
+    now: float,
+) -> None:
+    """Write the job record before any URL leaves: every upload then finds its job (``jobs.py``)."""
+    assert config.jobs_table is not None
+    table = Table(
+        config.jobs_table,
+        region=config.region,
+        credentials=config.credentials,
+        endpoint_url=config.dynamodb_endpoint_url,
+    )
+    try:
+        jobs.record_signed(
+            table,
+            job_id=job_id,
+            subject_hash=subject_hash,
+            prefix=prefix,
+            files=[(file.path, file.size) for file in request.files],
+            urls_expire_at=urls_expire_at,
+            retain_seconds=config.job_retention_days * 86_400,
+            max_files=config.max_files,
+            now=now,
+        )
+    except jobs.JobError as error:
+        raise RequestError(error.status, error.code, error.message) from None

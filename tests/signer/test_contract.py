@@ -517,12 +517,17 @@ def test_environment_builder_and_loader_round_trip() -> None:
             auth_required=True,
             health_check_role_name="lux-video-x-healthcheck-role",
             subject_key_secret_id="lux-video/x/subject-key",
+            jobs_table="lux-video-x-jobs",
+            job_retention_days=8,
+            event_bus_name="lux-video-x-jobs",
+            distribution_id="E2EXAMPLE",
         ),
         **config.runtime_environment(
             region="eu-central-1",
             credentials=credentials,
             endpoint_url="http://127.0.0.1:9000",
             secrets_endpoint_url="http://127.0.0.1:9001",
+            dynamodb_endpoint_url="http://127.0.0.1:9002",
         ),
     }
     assert set(environ) == set(config.VARIABLES)
@@ -540,6 +545,11 @@ def test_environment_builder_and_loader_round_trip() -> None:
         health_check_role_name="lux-video-x-healthcheck-role",
         subject_key_secret_id="lux-video/x/subject-key",
         secrets_endpoint_url="http://127.0.0.1:9001",
+        jobs_table="lux-video-x-jobs",
+        job_retention_days=8,
+        event_bus_name="lux-video-x-jobs",
+        distribution_id="E2EXAMPLE",
+        dynamodb_endpoint_url="http://127.0.0.1:9002",
     )
 
 
