@@ -150,9 +150,11 @@ def handler(
     context: Any,
     environ: Mapping[str, str] | None = None,
     services: Services | None = None,
+    now: float | None = None,
 ) -> dict[str, Any] | None:
-    """The Lambda entry point; ``environ`` and ``services`` stand in for Lambda's on other hosts."""
-    now = time.time()
+    """The Lambda entry point; ``environ``, ``services`` and ``now`` stand in for Lambda's on
+    other hosts (the local stack, tests)."""
+    now = time.time() if now is None else now
     config = load_config(os.environ if environ is None else environ)
     if config.jobs_table is None:
         raise ConfigError("JOBS_TABLE is required by the jobs function")
