@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from lambda_src.sign_uploads.config import S3_SINGLE_PUT_LIMIT_BYTES
-from local import s3_auth, s3_cors, s3_framing
+from local import s3_auth, s3_cors, s3_framing, s3_multipart
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,17 @@ class S3Front:
             await refuse(error.status, error.code, error.message, **error.extra)
             return
 
+        upload_id = s3_multipart.upload_id_of(request.query)
+        if upload_id is not None and s3_multipart.mismatch(raw_path_text, upload_id):
+            # S3 ties an uploadId to its key; moto does not check (local.s3_multipart).
+            await refuse(
+                404,
+                "NoSuchUpload",
+                "The specified upload does not exist. The upload ID may be invalid, or the upload "
+                "may have been aborted or completed.",
+                UploadId=upload_id,
+            )
+            return
         try:
             body, forwarded = await self._read_body(request, verified, incoming)
         except s3_auth.S3AuthError as error:
@@ -165,6 +176,12 @@ class S3Front:
             )
             return
         body.close()
+        if upload_id is not None and method == "GET" and status == 200:
+            document = s3_multipart.list_parts_body(b"".join(chunks))
+            chunks = [document]
+            response_headers = [
+                (k, str(len(document)) if k.lower() == "content-length" else v) for k, v in response_headers
+            ]
         out = [(k, v) for k, v in response_headers if not k.lower().startswith("access-control-")]
         out = [(k, v) for k, v in out if k.lower() not in _HOP_BY_HOP and k.lower() != "vary"]
         out += list(cors.items())

@@ -31,6 +31,10 @@ DEFAULT_MAX_FILES = 1000
 MAX_FILES_LIMIT = 1_109
 S3_SINGLE_PUT_LIMIT_BYTES = 5 * 1024**3  # S3 refuses a single PUT above 5 GiB.
 DEFAULT_MAX_FILE_BYTES = S3_SINGLE_PUT_LIMIT_BYTES
+# Multipart uploads (the /s3/... routes): S3's object limit is 5 TiB. The default keeps the single
+# PUT's cap; a stack raises it with signer.maxMultipartFileBytes.
+S3_OBJECT_LIMIT_BYTES = 5 * 1024**4
+DEFAULT_MAX_MULTIPART_FILE_BYTES = S3_SINGLE_PUT_LIMIT_BYTES
 # Longer is refused: the response-size bound on MAX_FILES assumes at most this (a domain name is at
 # most 253 characters; CloudFront's own are ~30).
 PUBLIC_BASE_URL_MAX_CHARS = 256
@@ -92,6 +96,8 @@ class Config(NamedTuple):
     distribution_id: str | None = None
     # DynamoDB endpoint override: tests and the local stack only.
     dynamodb_endpoint_url: str | None = None
+    # The largest whole file the multipart routes accept (above the single PUT's 5 GiB if set).
+    max_multipart_file_bytes: int = DEFAULT_MAX_MULTIPART_FILE_BYTES
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -191,6 +197,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         event_bus_name=_optional(env, "EVENT_BUS_NAME", _BUS, "an EventBridge bus name"),
         distribution_id=_optional(env, "DISTRIBUTION_ID", _DISTRIBUTION, "a CloudFront distribution id"),
         dynamodb_endpoint_url=_base_url(env, "DYNAMODB_ENDPOINT_URL"),
+        max_multipart_file_bytes=_int(
+            env, "MAX_MULTIPART_FILE_BYTES", DEFAULT_MAX_MULTIPART_FILE_BYTES, 1, S3_OBJECT_LIMIT_BYTES
+        ),
     )
 
 
@@ -218,6 +227,7 @@ def environment(
     job_retention_days: int | None = None,
     event_bus_name: V | str | None = None,
     distribution_id: V | str | None = None,
+    max_multipart_file_bytes: int | None = None,
 ) -> dict[str, V | str]:
     """The function's own variables, as the Pulumi program deploys them. Lambda's runtime adds
     the region and credentials (:func:`runtime_environment` stands in for it elsewhere).
@@ -245,6 +255,9 @@ def environment(
         "JOB_RETENTION_DAYS": None if job_retention_days is None else str(job_retention_days),
         "EVENT_BUS_NAME": event_bus_name,
         "DISTRIBUTION_ID": distribution_id,
+        "MAX_MULTIPART_FILE_BYTES": None
+        if max_multipart_file_bytes is None
+        else str(max_multipart_file_bytes),
     }
     env.update({name: value for name, value in optional.items() if value is not None})
     return env
@@ -282,7 +295,7 @@ VARIABLES = (
     *environment(
         bucket="", prefix="", public_base_url="", url_ttl_seconds=0, max_files=0, max_file_bytes=0,
         auth_required=False, health_check_role_name="", subject_key_secret_id="", jobs_table="",
-        job_retention_days=0, event_bus_name="", distribution_id="",
+        job_retention_days=0, event_bus_name="", distribution_id="", max_multipart_file_bytes=0,
     ),
     *runtime_environment(
         region="", credentials=Credentials("", "", "x"), endpoint_url="", secrets_endpoint_url="",

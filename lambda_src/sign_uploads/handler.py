@@ -51,6 +51,8 @@ def handler(
 ) -> dict[str, Any]:
     """The Lambda entry point. ``environ`` replaces ``os.environ`` for an in-process host (the
     local stack), so running the handler there never rewrites the process's environment."""
+    if is_multipart_route(event):
+        return _multipart().handle(event, context, environ)
     started = time.perf_counter()
     log: dict[str, Any] = {"requestId": getattr(context, "aws_request_id", None), "jobId": None, "files": 0}
     try:
@@ -81,6 +83,21 @@ def handler(
     log.update(status=response["statusCode"], durationMs=round((time.perf_counter() - started) * 1000, 3))
     sys.stdout.write(json.dumps(log, separators=(",", ":")) + "\n")
     return response
+
+
+def is_multipart_route(event: dict[str, Any]) -> bool:
+    """The ``/s3/...`` routes (``multipart.py``): imported only when called, so ``POST /``'s cold
+    start stays as it was."""
+    path = event.get("rawPath") or str(event.get("routeKey", "")).partition(" ")[2]
+    return (isinstance(path, str) and path.startswith("/s3/")) or path == "/s3"
+
+
+def _multipart() -> Any:
+    if __package__:
+        from . import multipart
+    else:
+        import multipart
+    return multipart
 
 
 def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any]:

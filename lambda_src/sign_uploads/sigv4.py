@@ -148,11 +148,15 @@ def signed_headers(
     secret_key: str,
     session_token: str | None,
     now: float,
+    method: str = "POST",
 ) -> dict[str, str]:
-    """The headers of a SigV4 header-signed ``POST`` of ``body`` to ``url`` (no query string):
-    ``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` and ``Authorization``, exactly as
-    botocore's ``SigV4Auth.add_auth`` computes them (``tests/signer/test_sigv4_headers.py``).
-    Every given header and ``host`` is signed; the payload is hashed."""
+    """The headers of a SigV4 header-signed request of ``body`` to ``url``: ``headers`` plus
+    ``X-Amz-Date``, ``X-Amz-Security-Token`` and ``Authorization``, exactly as botocore's
+    ``SigV4Auth.add_auth`` computes them (``tests/signer/test_sigv4_headers.py``, and for S3 calls
+    with a query string and other methods ``tests/signer/test_multipart_signing.py``). Every given
+    header and ``host`` is signed; the payload is hashed. ``url``'s query, if any, must already be
+    encoded as :func:`encode_query` does (the canonical query sorts it as it stands), its path as S3
+    keys are (``quote(key, safe="/~")``): S3 signs the path as sent, without escaping it again."""
     amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
     parts = urlsplit(url)
@@ -164,11 +168,12 @@ def signed_headers(
     canonical["host"] = parts.netloc.removesuffix(default_port)
     names = sorted(canonical)
     signed = ";".join(names)
+    pairs = [pair.partition("=") for pair in parts.query.split("&")] if parts.query else []
     canonical_request = "\n".join(
         [
-            "POST",
-            quote(parts.path or "/", safe="/~"),
-            "",
+            method,
+            quote(parts.path or "/", safe="/~%"),  # already escaped: signed as it stands (S3's rule)
+            "&".join(f"{name}={value}" for name, _, value in sorted(pairs)),
             "".join(f"{name}:{canonical[name]}\n" for name in names),
             signed,
             hashlib.sha256(body).hexdigest(),
@@ -183,3 +188,106 @@ def signed_headers(
         f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
     )
     return result
+
+
+def encode_query(params: list[tuple[str, str]]) -> str:
+    """A query string as SigV4 canonicalises it: names and values RFC 3986-escaped, in the given
+    order (``uploads`` with an empty value is written ``uploads=``, which S3 reads alike)."""
+    return "&".join(f"{quote(name, safe=_SAFE)}={quote(value, safe=_SAFE)}" for name, value in params)
+
+
+class S3Presigner:
+    """Query-signed URLs for any S3 request on one bucket (multipart: create, upload part, list
+    parts, complete, abort), for one set of credentials and one instant. The upload-part URL signs
+    only ``host`` and is byte-identical to botocore's ``generate_presigned_url("upload_part", ...)``
+    (``tests/signer/test_multipart_signing.py``); other requests may sign more headers."""
+
+    __slots__ = (
+        "_access_key",
+        "_amz_date",
+        "_expires",
+        "_host",
+        "_key",
+        "_origin",
+        "_path_prefix",
+        "_scope",
+        "_session_token",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        access_key: str,
+        secret_key: str,
+        session_token: str | None,
+        region: str,
+        bucket: str,
+        expires: int,
+        now: float,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self._amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        self._scope = f"{self._amz_date[:8]}/{region}/s3/aws4_request"
+        self._origin, self._host, self._path_prefix = s3_location(bucket, region, endpoint_url)
+        self._key = signing_key(secret_key, self._amz_date[:8], region)
+        self._access_key = access_key
+        self._session_token = session_token
+        self._expires = expires
+
+    def presign(
+        self,
+        method: str,
+        key: str,
+        params: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        """``params``: the request's own query parameters, in botocore's order (``uploadId``
+        before ``partNumber``); ``headers``: signed besides ``host`` (the client must send them)."""
+        signed = {
+            "host": self._host,
+            **{name.lower(): _trim(value) for name, value in (headers or {}).items()},
+        }
+        names = sorted(signed)
+        auth = [
+            ("X-Amz-Algorithm", ALGORITHM),
+            ("X-Amz-Credential", f"{self._access_key}/{self._scope}"),
+            ("X-Amz-Date", self._amz_date),
+            ("X-Amz-Expires", str(self._expires)),
+            ("X-Amz-SignedHeaders", ";".join(names)),
+        ]
+        if self._session_token is not None:
+            auth.append(("X-Amz-Security-Token", self._session_token))
+        encoded = [(quote(n, safe=_SAFE), quote(v, safe=_SAFE)) for n, v in [*params, *auth]]
+        path = f"{self._path_prefix}/{quote(key, safe='/~')}"
+        canonical_request = "\n".join(
+            [
+                method,
+                path,
+                "&".join(f"{n}={v}" for n, v in sorted(encoded)),
+                "".join(f"{name}:{signed[name]}\n" for name in names),
+                ";".join(names),
+                "UNSIGNED-PAYLOAD",
+            ]
+        )
+        string_to_sign = (
+            f"{ALGORITHM}\n{self._amz_date}\n{self._scope}\n"
+            + hashlib.sha256(canonical_request.encode()).hexdigest()
+        )
+        signature = hmac.digest(self._key, string_to_sign.encode(), "sha256").hex()
+        query = "&".join(f"{n}={v}" for n, v in encoded)
+        return f"{self._origin}{path}?{query}&X-Amz-Signature={signature}"
+
+
+def s3_location(bucket: str, region: str, endpoint_url: str | None) -> tuple[str, str, str]:
+    """(origin, host, path prefix) of a bucket: the regional virtual-hosted endpoint, or with
+    ``endpoint_url`` (an emulator) path-style ``<endpoint>/<bucket>``."""
+    if endpoint_url:
+        parts = urlsplit(endpoint_url)
+        default_port = ":443" if parts.scheme == "https" else ":80"
+        return (
+            f"{parts.scheme}://{parts.netloc}",
+            parts.netloc.removesuffix(default_port),
+            f"/{quote(bucket, safe='')}",
+        )
+    host = regional_host(bucket, region)
+    return f"https://{host}", host, ""
