@@ -88,16 +88,16 @@ def handler(
 def is_multipart_route(event: dict[str, Any]) -> bool:
     """The ``/s3/...`` routes (``multipart.py``): imported only when called, so ``POST /``'s cold
     start stays as it was."""
+    if not isinstance(event, dict):
+        return False
     path = event.get("rawPath") or str(event.get("routeKey", "")).partition(" ")[2]
-    return (isinstance(path, str) and path.startswith("/s3/")) or path == "/s3"
+    return isinstance(path, str) and (path.startswith("/s3/") or path == "/s3")
 
 
 def _multipart() -> Any:
-    if __package__:
-        from . import multipart
-    else:
-        import multipart
-    return multipart
+    import importlib
+
+    return importlib.import_module(f"{__package__}.multipart" if __package__ else "multipart")
 
 
 def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any]:

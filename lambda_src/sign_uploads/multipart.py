@@ -94,8 +94,9 @@ def refusal(error: RequestError) -> dict[str, Any]:
 
 
 def _route(event: dict[str, Any]) -> tuple[str, list[str], dict[str, str]]:
-    http = (event.get("requestContext") or {}).get("http") or {}
-    method = str(http.get("method", ""))
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, dict) else None
+    method = str(http.get("method", "")) if isinstance(http, dict) else ""
     path = event.get("rawPath") or str(event.get("routeKey", "")).partition(" ")[2]
     segments = [unquote(s) for s in str(path).strip("/").split("/")]
     query = dict(parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True))

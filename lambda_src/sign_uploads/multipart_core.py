@@ -106,8 +106,8 @@ def new_file(
         raise invalid(f"{where}jobId", "this prefix is reserved for the health check", 403, "reserved_job_id")
     path = fields.get("path")
     problem = path_problem_of(path)
-    if problem is not None:
-        raise invalid(f"{where}path", problem)
+    if problem is not None or not isinstance(path, str):
+        raise invalid(f"{where}path", problem or "must be a string")
     content_type = media.content_type_for(path)
     if content_type is None or media.raw_extension_of(path) != media.extension_of(path):
         allowed = " ".join(sorted(media.MEDIA_TYPES))

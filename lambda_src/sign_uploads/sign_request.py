@@ -55,8 +55,6 @@ def sign(body: dict[str, Any], caller: core.Caller, config: Config, now: float) 
     if body.get("key") != file.key:
         core.owned_key(body.get("key"), caller, config)  # someone else's key: 403 foreign_key
         raise core.invalid("key", "is not the key of this jobId and path", 403, "foreign_key")
-    core.check_bound(core.s3_of(config, now), file.key, upload_id)
-    presigner = core.presigner_of(config, now)
     params = [("uploadId", upload_id)]
     if method == "PUT":
         params.append(("partNumber", str(core.part_number_of(body.get("partNumber")))))
@@ -64,6 +62,8 @@ def sign(body: dict[str, Any], caller: core.Caller, config: Config, now: float) 
         raise core.invalid(
             "partNumber", f"is only for PUT (upload part), not {method}", 400, "unsupported_request"
         )
+    core.check_bound(core.s3_of(config, now), file.key, upload_id)
+    presigner = core.presigner_of(config, now)
     return {"url": presigner.presign(method, file.key, params), "key": file.key, "headers": {}}
 
 

@@ -51,7 +51,9 @@ def s3(emulator: S3Emulator) -> Any:
     return s3_client(emulator.endpoint_url)
 
 
-def environment(emulator: S3Emulator, *, auth: bool, table_endpoint: str | None, **extra: Any) -> dict[str, str]:
+def environment(
+    emulator: S3Emulator, *, auth: bool, table_endpoint: str | None, **extra: Any
+) -> dict[str, str]:
     env = {
         **signer_config.environment(
             bucket=BUCKET,
@@ -84,7 +86,12 @@ class Api:
         self.environ = environ
 
     def __call__(
-        self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None, sub: str | None = None
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        sub: str | None = None,
     ) -> tuple[int, Any]:
         context: dict[str, Any] = {"accountId": "123456789012", "http": {"method": method, "path": path}}
         if sub is not None:

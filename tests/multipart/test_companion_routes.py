@@ -25,7 +25,12 @@ def create(api: Api, *, size: int = SIZE, path: str = "movie.mp4", job: str | No
     metadata: dict[str, Any] = {"path": path, "size": size, "name": "IMG_0001.MP4", "relativePath": None}
     if job is not None:
         metadata["jobId"] = job
-    return api("POST", "/s3/multipart", body={"filename": "IMG_0001.MP4", "type": type_, "metadata": metadata}, sub=sub)
+    return api(
+        "POST",
+        "/s3/multipart",
+        body={"filename": "IMG_0001.MP4", "type": type_, "metadata": metadata},
+        sub=sub,
+    )
 
 
 def upload(api: Api, key: str, upload_id: str, number: int, chunk: bytes, sub: str | None = None) -> str:
@@ -171,7 +176,9 @@ def test_an_unknown_upload_id_is_refused(api: Api) -> None:
 
 def test_too_large_and_wrong_type_are_refused(api: Api) -> None:
     status, body = create(api, size=64 * 1024**3 + 1)
-    assert (status, body["code"]) == (413, "file_too_large") and body["error"]["details"][0]["field"] == "metadata.size"
+    assert (status, body["code"]) == (413, "file_too_large") and body["error"]["details"][0][
+        "field"
+    ] == "metadata.size"
     status, body = create(api, path="movie.exe")
     assert (status, body["code"]) == (415, "unsupported_type")
     status, body = create(api, path="movie.mp4", type_="image/png")
@@ -187,7 +194,11 @@ def test_part_numbers_outside_1_to_10000_are_refused(api: Api, number: str) -> N
     _, created = create(api, job="job-numbers")
     status, body = api("GET", f"/s3/multipart/{created['uploadId']}/{number}", {"key": created["key"]})
     assert (status, body["code"]) == (400, "validation_failed")
-    status, body = api("GET", f"/s3/multipart/{created['uploadId']}/batch", {"key": created["key"], "partNumbers": f"1,{number}"})
+    status, body = api(
+        "GET",
+        f"/s3/multipart/{created['uploadId']}/batch",
+        {"key": created["key"], "partNumbers": f"1,{number}"},
+    )
     assert status == 400
 
 

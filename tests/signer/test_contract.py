@@ -521,6 +521,7 @@ def test_environment_builder_and_loader_round_trip() -> None:
             job_retention_days=8,
             event_bus_name="lux-video-x-jobs",
             distribution_id="E2EXAMPLE",
+            max_multipart_file_bytes=7 * 1024**3,
         ),
         **config.runtime_environment(
             region="eu-central-1",
@@ -550,6 +551,7 @@ def test_environment_builder_and_loader_round_trip() -> None:
         event_bus_name="lux-video-x-jobs",
         distribution_id="E2EXAMPLE",
         dynamodb_endpoint_url="http://127.0.0.1:9002",
+        max_multipart_file_bytes=7 * 1024**3,
     )
 
 

@@ -140,7 +140,7 @@ def test_every_signed_input_moves_the_part_signature(change: dict[str, Any]) -> 
 
 # --- header-signed S3 calls -------------------------------------------------------------------
 
-CALLS = (
+CALLS: tuple[tuple[str, list[tuple[str, str]], bytes, dict[str, str]], ...] = (
     ("POST", [("uploads", "")], b"", {"Content-Type": "video/mp4", "Cache-Control": "public, max-age=1"}),
     ("GET", [("uploadId", UPLOAD_IDS[1]), ("part-number-marker", "1000"), ("max-parts", "1000")], b"", {}),
     (
