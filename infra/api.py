@@ -1,4 +1,5 @@
-"""The signer's HTTP API: one POST route to the Lambda, throttled, access-logged, optionally JWT."""
+"""The signer's HTTP API: POST / and the multipart routes (/s3/...) to the Lambda, throttled,
+access-logged, optionally JWT."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ class SignerApiArgs:
     config: ApiConfig
     function_name: pulumi.Input[str]
     function_invoke_arn: pulumi.Input[str]
+
+
+def multipart_route_name(route_key: str) -> str:
+    """A route's resource name: ``POST /s3/multipart/{uploadId}/complete`` -> ``s3-post-multipart-id-complete``."""
+    method, path = route_key.split(" ", 1)
+    words = [
+        ("id" if p == "{uploadId}" else "part" if p == "{partNumber}" else p)
+        for p in path.strip("/").split("/")
+    ]
+    return "-".join(["s3", method.lower(), *words[1:]])
 
 
 class SignerApi(pulumi.ComponentResource):
@@ -92,6 +103,20 @@ class SignerApi(pulumi.ComponentResource):
                 opts=child,
             )
             routes.append(self.health_check_route)
+        # The multipart routes (Uppy's S3 protocol, signRequest, the part plan): same integration
+        # and authorizer as POST /.
+        self.multipart_routes = [
+            aws.apigatewayv2.Route(
+                f"{name}-{multipart_route_name(route_key)}",
+                api_id=self.api.id,
+                route_key=route_key,
+                target=self.integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                **auth,
+                opts=child,
+            )
+            for route_key in policies.MULTIPART_ROUTE_KEYS
+        ]
+        routes.extend(self.multipart_routes)
         self.stage = aws.apigatewayv2.Stage(
             f"{name}-stage",
             api_id=self.api.id,
@@ -126,6 +151,15 @@ class SignerApi(pulumi.ComponentResource):
                 source_arn=self.api.execution_arn.apply(policies.health_check_route_arn),
                 opts=child,
             )
+
+        self.multipart_invoke_permission = aws.lambda_.Permission(
+            f"{name}-invoke-multipart",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=self.api.execution_arn.apply(policies.multipart_routes_arn),
+            opts=child,
+        )
 
         self.endpoint = self.api.api_endpoint.apply(lambda url: f"{url.rstrip('/')}/")
         self.register_outputs({"apiId": self.api.id, "endpoint": self.endpoint, "stage": self.stage.name})

@@ -64,6 +64,7 @@ class UploadSigner(pulumi.ComponentResource):
                     auth_required=config.auth_required,
                     health_check_role_name=config.health_check_role_name,
                     subject_key_secret_id=config.subject_key_secret_name,
+                    max_multipart_file_bytes=config.max_multipart_file_bytes,
                 ),
                 role_import_id=config.adopt.get("signerRole"),
                 function_import_id=config.adopt.get("signerFunction"),

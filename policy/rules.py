@@ -21,6 +21,8 @@ Props = Mapping[str, Any]
 
 SUPPORTED_PYTHON_RUNTIMES = frozenset({"python3.12", "python3.13", "python3.14"})
 SIGNER_LOG_ACTIONS = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
+# Listing and aborting multipart uploads (create, parts and completion are s3:PutObject).
+SIGNER_MULTIPART_ACTIONS = frozenset({"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"})
 
 
 def _document(value: Any) -> dict[str, Any]:
@@ -211,6 +213,10 @@ def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerSc
             wrong = [r for r in resources if r != scope.object_arn]
             if wrong:
                 violations.append(f"signer may PutObject outside {scope.object_arn}: {wrong}")
+        elif actions == SIGNER_MULTIPART_ACTIONS:
+            wrong = [r for r in resources if r != scope.object_arn]
+            if wrong:
+                violations.append(f"signer may manage multipart uploads outside {scope.object_arn}: {wrong}")
         elif actions and actions <= SIGNER_LOG_ACTIONS:
             wrong = [r for r in resources if not _LOG_STREAM_ARN.match(str(r))]
             if wrong:
@@ -221,7 +227,8 @@ def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerSc
                 violations.append(f"signer may read secrets beyond its one subject key: {resources}")
         else:
             violations.append(
-                f"signer policy allows {sorted(actions)}: only s3:PutObject, log writes and its subject key"
+                f"signer policy allows {sorted(actions)}: only s3:PutObject, listing and aborting multipart "
+                "uploads, log writes and its subject key"
             )
         if statement.get("Condition") is None and "*" in resources:
             violations.append("signer policy grants on Resource '*'")

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from lambda_src.sign_uploads import contract, keys, media
+from tools.multipart_openapi import multipart_paths, multipart_schemas
 from tools.signer_openapi import schemas
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +145,8 @@ def openapi_document() -> dict[str, Any]:
                 ),
                 "post": operation(health_check=True),
             },
+            # Resumable multipart uploads (docs/multipart.md): Uppy's S3 protocol, signRequest, the plan.
+            **multipart_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -165,7 +168,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "schemas": schemas(),
+            "schemas": {**schemas(), **multipart_schemas()},
         },
     }
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from infra.config import values as v
 from infra.config.values import PROJECT
+from lambda_src.sign_uploads.config import DEFAULT_MAX_MULTIPART_FILE_BYTES as MAX_MULTIPART_DEFAULT
 
 
 class AdoptKey(NamedTuple):
@@ -123,6 +124,8 @@ class SignerConfig:
     # The health check's role: the only caller accepted on POST /healthcheck (None: no health check).
     health_check_role_name: str | None = None
     adopt: Adoption = field(default_factory=dict)
+    # The multipart routes' cap on a whole file (S3's object limit is 5 TiB).
+    max_multipart_file_bytes: int = MAX_MULTIPART_DEFAULT
 
 
 @dataclass(frozen=True)

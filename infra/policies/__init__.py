@@ -12,8 +12,10 @@ CDN and the tests all follow. Nothing in this package imports pulumi.
 from infra.policies.api import (
     API_CORS_HEADERS,
     API_CORS_METHODS,
+    MULTIPART_ROUTE_KEYS,
     api_access_log_format,
     api_cors,
+    multipart_routes_arn,
 )
 from infra.policies.cdn import (
     CDN_CORS_ALLOWED_HEADERS,
@@ -94,6 +96,8 @@ __all__ = [
     "ABORT_INCOMPLETE_MULTIPART_DAYS",
     "API_CORS_HEADERS",
     "API_CORS_METHODS",
+    "MULTIPART_ROUTE_KEYS",
+    "multipart_routes_arn",
     "ATHENA_RESULTS_PREFIX",
     "BUCKET_CORS_READ_METHODS",
     "BUCKET_CORS_UPLOAD_HEADERS",

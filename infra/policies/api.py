@@ -6,8 +6,26 @@ from typing import Any
 
 from infra.policies.storage import CORS_MAX_AGE_SECONDS
 
-API_CORS_METHODS = ("POST", "OPTIONS")
+# GET and DELETE: the multipart routes (Uppy Companion's S3 protocol lists parts and aborts).
+API_CORS_METHODS = ("GET", "POST", "DELETE", "OPTIONS")
 API_CORS_HEADERS = ("content-type", "authorization")
+# The multipart routes on the signer API (lambda_src/sign_uploads/multipart.py), under the same
+# authorizer as POST /; the local gateway serves the same list.
+MULTIPART_ROUTE_KEYS = (
+    "POST /s3/multipart",
+    "POST /s3/multipart/plan",
+    "GET /s3/multipart/{uploadId}",
+    "DELETE /s3/multipart/{uploadId}",
+    "GET /s3/multipart/{uploadId}/batch",
+    "GET /s3/multipart/{uploadId}/{partNumber}",
+    "POST /s3/multipart/{uploadId}/complete",
+    "POST /s3/sign",
+)
+
+
+def multipart_routes_arn(api_execution_arn: str) -> str:
+    """Every method of every /s3/... path of the signer API, any stage (the Lambda permission)."""
+    return f"{api_execution_arn}/*/*/s3/*"
 
 
 def api_cors(origins: tuple[str, ...] | list[str]) -> dict[str, Any]:

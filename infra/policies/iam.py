@@ -13,6 +13,8 @@ from lambda_src.sign_uploads.keys import HEALTH_CHECK_JOB_PREFIX
 # The one file each run uploads (lambda_src/health_check/handler.py PROBE_PATH; a test holds them equal).
 HEALTH_CHECK_PROBE_PATH = "probe.m3u8"
 HEALTH_CHECK_LEFTOVER_DAYS = 1
+# What the signer may do to multipart uploads under the prefix besides PutObject.
+SIGNER_MULTIPART_ACTIONS = ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
 
 
 def lambda_trust_policy() -> dict[str, Any]:
@@ -24,13 +26,22 @@ def signer_permissions(
     bucket_arn: str, prefix: str, log_group_arn: str, subject_key_secret_arn: str | None = None
 ) -> dict[str, Any]:
     """The signer's credentials sign the URLs, so they bound what a URL can do: PutObject under
-    the prefix, nothing else on S3; plus writing to its own log group, and with JWT reading the
+    the prefix (single PUTs and multipart create, parts and completion), and listing the parts of
+    and aborting multipart uploads there, nothing else on S3; plus writing to its own log group, and with JWT reading the
     one secret its subject folders are keyed with."""
     statements = [
         {
             "Sid": "PutUploadsUnderPrefix",
             "Effect": "Allow",
             "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{prefix}*",
+        },
+        {
+            # The multipart routes (lambda_src/sign_uploads/multipart.py): create, upload part and
+            # complete are PutObject; listing a caller's parts and aborting need these two.
+            "Sid": "ManageMultipartUploadsUnderPrefix",
+            "Effect": "Allow",
+            "Action": list(SIGNER_MULTIPART_ACTIONS),
             "Resource": f"{bucket_arn}/{prefix}*",
         },
         write_own_logs(log_group_arn),

@@ -14,8 +14,9 @@ from infra.policies.statements import (
 )
 
 # Direct uploads: browsers PUT with the signed headers (Content-Length cannot be set by browsers;
-# listed for clarity).
-BUCKET_CORS_UPLOAD_METHODS = ("PUT",)
+# listed for clarity); in Uppy's signRequest mode they also POST (create and complete a multipart
+# upload, with Content-Type) and DELETE (abort) themselves; listing parts is a GET (reads rule).
+BUCKET_CORS_UPLOAD_METHODS = ("PUT", "POST", "DELETE")
 BUCKET_CORS_UPLOAD_HEADERS = (
     "content-type",
     "content-length",

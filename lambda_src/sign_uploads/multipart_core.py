@@ -246,12 +246,15 @@ def record_job(config: Config, caller: Caller, file: NewFile, now: float) -> Non
 
 
 def declared_size(config: Config, ref: jobs.ObjectRef, now: float) -> int | None:
-    """The whole file's size as the job record has it (None: no jobs table, or no such file)."""
+    """The whole file's size as the job record has it (None: no jobs table is configured; the
+    deployed signer always has one, so its role needs no read or delete on objects)."""
     if config.jobs_table is None:
         return None
     record = table_of(config).get({"pk": ref.pk}, now=now) or {}
     entry = record.get("files", {}).get(ref.path)
-    return None if entry is None else int(entry["s"])
+    if entry is None or record.get("status") == jobs.DELETED:
+        raise invalid("key", "no job awaits this file (deleted, or never created here)", 404, "no_such_job")
+    return int(entry["s"])
 
 
 def table_of(config: Config) -> Table:

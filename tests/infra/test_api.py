@@ -13,6 +13,7 @@ import pytest
 
 from infra.api import SignerApi, SignerApiArgs
 from infra.config import ApiConfig
+from infra.policies import MULTIPART_ROUTE_KEYS
 from tests.conftest import DEV_CONFIG, SECURED_CONFIG, component_plan, stack_slices
 from tests.infra.helpers import (
     API,
@@ -68,18 +69,18 @@ def test_api_is_an_http_api_named_as_in_the_seed(api_plan: Plan) -> None:
 def test_the_post_routes_proxy_to_the_signer_with_payload_v2(api_plan: Plan) -> None:
     routes = {r.inputs["routeKey"]: r.inputs for r in api_plan.of_type(ROUTE)}
     integration = api_plan.one(INTEGRATION)
-    assert set(routes) == {"POST /", "POST /healthcheck"}
+    assert set(routes) == {"POST /", "POST /healthcheck", *MULTIPART_ROUTE_KEYS}
     assert all(route["target"] == f"integrations/{integration.id}" for route in routes.values())
     assert integration.inputs["integrationType"] == "AWS_PROXY"
     assert integration.inputs["payloadFormatVersion"] == "2.0"
     assert integration.inputs["integrationUri"] == INVOKE_ARN
 
 
-def test_cors_allows_post_and_options_with_content_type_and_authorization(
+def test_cors_allows_get_post_delete_and_options_with_content_type_and_authorization(
     api_plan: Plan, secured_api_plan: Plan
 ) -> None:
     cors = api_plan.one(API).inputs["corsConfiguration"]
-    assert sorted(cors["allowMethods"]) == ["OPTIONS", "POST"]
+    assert sorted(cors["allowMethods"]) == ["DELETE", "GET", "OPTIONS", "POST"]
     assert sorted(cors["allowHeaders"]) == ["authorization", "content-type"]
     assert cors["allowOrigins"] == list(DEV_ORIGINS)
     assert secured_api_plan.one(API).inputs["corsConfiguration"]["allowOrigins"] == [
@@ -104,10 +105,10 @@ def test_default_stage_auto_deploys_throttles_and_logs_json(api_plan: Plan, secu
     assert (secured["throttlingRateLimit"], secured["throttlingBurstLimit"]) == (10, 20)
 
 
-def test_only_this_api_may_invoke_the_signer_and_only_on_its_two_routes(api_plan: Plan) -> None:
+def test_only_this_api_may_invoke_the_signer_and_only_on_its_routes(api_plan: Plan) -> None:
     api = api_plan.one(API)
     permissions = {p.name: p.inputs for p in api_plan.of_type(PERMISSION)}
-    assert set(permissions) == {"api-invoke", "api-invoke-healthcheck"}
+    assert set(permissions) == {"api-invoke", "api-invoke-healthcheck", "api-invoke-multipart"}
     for permission in permissions.values():
         assert permission["principal"] == "apigateway.amazonaws.com"
         assert permission["action"] == "lambda:InvokeFunction"
@@ -115,14 +116,17 @@ def test_only_this_api_may_invoke_the_signer_and_only_on_its_two_routes(api_plan
     execution = f"arn:aws:execute-api:us-west-2:123456789012:{api.id}"
     assert permissions["api-invoke"]["sourceArn"] == f"{execution}/*/POST/"
     assert permissions["api-invoke-healthcheck"]["sourceArn"] == f"{execution}/*/POST/healthcheck"
+    assert permissions["api-invoke-multipart"]["sourceArn"] == f"{execution}/*/*/s3/*"
 
 
 def test_the_health_check_route_is_iam_authorized_and_goes_with_the_check(api_plan: Plan) -> None:
     route = api_plan.one(ROUTE, "api-healthcheck-route").inputs
     assert route["routeKey"] == "POST /healthcheck" and route["authorizationType"] == "AWS_IAM"
     without = component_plan(BUILD_WITHOUT_HEALTH_CHECK)
-    assert [r.inputs["routeKey"] for r in without.of_type(ROUTE)] == ["POST /"]
-    assert [p.name for p in without.of_type(PERMISSION)] == ["api-invoke"]
+    assert sorted(r.inputs["routeKey"] for r in without.of_type(ROUTE)) == sorted(
+        ["POST /", *MULTIPART_ROUTE_KEYS]
+    )
+    assert [p.name for p in without.of_type(PERMISSION)] == ["api-invoke", "api-invoke-multipart"]
 
 
 def test_route_is_open_without_jwt_config(api_plan: Plan) -> None:
@@ -164,3 +168,19 @@ def test_signer_api_endpoint_ends_with_a_slash(pulumi_mocks) -> None:
         return api.endpoint.apply(verify)
 
     check()
+
+
+def test_the_multipart_routes_share_the_integration_and_the_authorizer_of_post(
+    api_plan: Plan, secured_api_plan: Plan
+) -> None:
+    """Uppy's Companion S3 protocol, POST /s3/sign and the part plan: the same Lambda and the same
+    JWT authorizer as POST / (open where POST / is open)."""
+    for plan, authorization in ((api_plan, "NONE"), (secured_api_plan, "JWT")):
+        routes = {r.inputs["routeKey"]: r.inputs for r in plan.of_type(ROUTE)}
+        post = routes["POST /"]
+        for key in MULTIPART_ROUTE_KEYS:
+            assert routes[key]["authorizationType"] == authorization == post["authorizationType"]
+            assert routes[key].get("authorizerId") == post.get("authorizerId")
+            assert routes[key]["target"] == post["target"]
+    assert any("plan" in key for key in MULTIPART_ROUTE_KEYS)
+    assert {"GET", "POST", "DELETE"} == {key.split(" ")[0] for key in MULTIPART_ROUTE_KEYS}

@@ -89,11 +89,18 @@ def test_trust_rule_catches_an_account_or_wildcard_principal(signer_plan: Plan) 
 
 def test_signer_may_only_put_objects_under_the_prefix_and_write_its_logs(signer_plan: Plan) -> None:
     policy = document(signer_plan.one(ROLE_POLICY, "signer-permissions"), "policy")
-    put, logs = policy["Statement"]
+    put, multipart, logs = policy["Statement"]
     assert put == {
         "Sid": "PutUploadsUnderPrefix",
         "Effect": "Allow",
         "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::lux-video-dev-262a61d7/videos/*",
+    }
+    # Multipart: create, parts and completion are PutObject; exactly two more actions, same scope.
+    assert multipart == {
+        "Sid": "ManageMultipartUploadsUnderPrefix",
+        "Effect": "Allow",
+        "Action": ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
         "Resource": "arn:aws:s3:::lux-video-dev-262a61d7/videos/*",
     }
     assert sorted(logs["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -117,8 +124,21 @@ def test_signer_scope_follows_the_configured_prefix(secured_signer_plan: Plan) -
         lambda p: p["Statement"][1].update(Resource="*"),
         lambda p: p["Statement"].append({"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "*"}),
         lambda p: p["Statement"].append({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
+        lambda p: p["Statement"][1].update(Action=[*p["Statement"][1]["Action"], "s3:GetObject"]),
+        lambda p: p["Statement"][1].update(Resource="arn:aws:s3:::lux-video-dev-262a61d7/*"),
+        lambda p: p["Statement"][1].update(Action="s3:ListBucketMultipartUploads"),
     ],
-    ids=["adds-get", "s3-star", "whole-bucket", "logs-anywhere", "delete", "not-action"],
+    ids=[
+        "adds-get",
+        "s3-star",
+        "whole-bucket",
+        "logs-anywhere",
+        "delete",
+        "not-action",
+        "multipart-adds-get",
+        "multipart-whole-bucket",
+        "multipart-list-uploads",
+    ],
 )
 def test_least_privilege_rule_catches_every_widening(signer_plan: Plan, break_it) -> None:
     policy = document(signer_plan.one(ROLE_POLICY, "signer-permissions"), "policy")
@@ -160,6 +180,8 @@ def test_function_environment_points_at_bucket_prefix_and_cdn(
         "AUTH_REQUIRED": "false",
         # The only caller accepted on POST /healthcheck (the health check's assumed role).
         "HEALTH_CHECK_ROLE_NAME": "lux-video-dev-healthcheck-role",
+        # The multipart routes' cap on a whole file (stack key maxMultipartFileBytes).
+        "MAX_MULTIPART_FILE_BYTES": str(5 * 1024**3),
     }
     assert env["PUBLIC_BASE_URL"].startswith("https://")
     secured = secured_signer_plan.one(FUNCTION, "signer").inputs["environment"]["variables"]
@@ -250,3 +272,9 @@ def test_with_jwt_the_signer_may_read_only_its_subject_key(
     read["Resource"] = "arn:aws:secretsmanager:us-west-2:123456789012:secret:*"
     scope = rules.SignerScope(bucket="lux-video-dev-262a61d7", prefix="media/uploads/")
     assert any("secrets" in v for v in rules.signer_permissions_are_least_privilege(policy, scope))
+
+
+def test_the_policy_packs_multipart_actions_are_the_signers() -> None:
+    from infra.policies.iam import SIGNER_MULTIPART_ACTIONS
+
+    assert rules.SIGNER_MULTIPART_ACTIONS == frozenset(SIGNER_MULTIPART_ACTIONS)

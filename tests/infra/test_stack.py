@@ -145,7 +145,7 @@ def test_the_api_invokes_and_may_invoke_only_the_stacks_own_signer(dev_plan: Pla
     )
     assert dev_plan.one(h.INTEGRATION, "api-signer").inputs["integrationUri"] == invoke_arn
     permissions = dev_plan.of_type(h.PERMISSION)
-    assert {p.name for p in permissions} == {"api-invoke", "api-invoke-healthcheck"}
+    assert {p.name for p in permissions} == {"api-invoke", "api-invoke-healthcheck", "api-invoke-multipart"}
     assert {p.inputs["function"] for p in permissions} == {function.inputs["name"]}
 
 
