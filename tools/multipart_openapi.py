@@ -31,7 +31,7 @@ MULTIPART_ERROR_CODES = [
     "internal_error",
     "unavailable",
 ]
-SECURITY = [{}, {"bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 _KEY_QUERY = {
     "name": "key",
     "in": "query",
@@ -58,7 +58,7 @@ def _refusals(text: str) -> dict[str, Any]:
         "5XX": {
             "description": "`internal_error`, or `unavailable` (S3 or the job store failed; retry).",
             "content": _json("MultipartError"),
-        },  # fmt: skip
+        },
     }
 
 

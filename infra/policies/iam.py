@@ -27,9 +27,9 @@ def signer_permissions(
 ) -> dict[str, Any]:
     """The signer's credentials sign the URLs, so they bound what a URL can do: PutObject under
     the prefix (single PUTs and multipart create, parts and completion), and listing the parts of
-    and aborting multipart uploads there, nothing else on S3; plus writing to its own log group, and with JWT reading the
-    one secret its subject folders are keyed with."""
-    statements = [
+    and aborting multipart uploads there, nothing else on S3; plus writing to its own log group,
+    and with JWT reading the one secret its subject folders are keyed with."""
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "PutUploadsUnderPrefix",
             "Effect": "Allow",

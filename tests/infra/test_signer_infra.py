@@ -277,4 +277,4 @@ def test_with_jwt_the_signer_may_read_only_its_subject_key(
 def test_the_policy_packs_multipart_actions_are_the_signers() -> None:
     from infra.policies.iam import SIGNER_MULTIPART_ACTIONS
 
-    assert rules.SIGNER_MULTIPART_ACTIONS == frozenset(SIGNER_MULTIPART_ACTIONS)
+    assert frozenset(SIGNER_MULTIPART_ACTIONS) == rules.SIGNER_MULTIPART_ACTIONS
