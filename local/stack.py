@@ -35,6 +35,7 @@ from lambda_src.sign_uploads import config as signer_config
 from local import servers
 from local.cdn import cdn_endpoint
 from local.gateway import LOCAL_ACCOUNT_ID, IamAuthorizer, signer_endpoint
+from local.multipart_gateway import multipart_endpoint
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
 from processor.app import create_app
 from processor.publisher import SignerPublisher
@@ -204,6 +205,7 @@ class LocalStack:
                 max_file_bytes=self.config.max_file_bytes,
                 auth_required=False,
                 health_check_role_name=LOCAL_HEALTH_CHECK_ROLE,
+                max_multipart_file_bytes=self.config.signer.max_multipart_file_bytes,
             ),
             **signer_config.runtime_environment(
                 region=LOCAL_REGION,
@@ -261,6 +263,12 @@ class LocalStack:
                 "/healthcheck",
                 signer_endpoint(signer, origins, self.health_check_authorizer()),
                 methods=["POST", "OPTIONS"],
+            ),
+            # The multipart routes (Uppy's S3 protocol, signRequest, the part plan): same handler.
+            Route(
+                "/s3/{rest:path}",
+                multipart_endpoint(signer, origins),
+                methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
             ),
             Route("/" + self.config.prefix + "{path:path}", cdn, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/healthz", self._health, methods=["GET"]),

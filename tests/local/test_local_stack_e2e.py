@@ -164,7 +164,7 @@ def test_signer_preflight_follows_the_api_cors(stack: LocalStack) -> None:
         stack.signer_url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
     )
     assert response.status_code == 204
-    assert response.headers["access-control-allow-methods"] == "POST,OPTIONS"
+    assert response.headers["access-control-allow-methods"] == "GET,POST,DELETE,OPTIONS"
     assert response.headers["access-control-allow-headers"] == "content-type,authorization"
 
 
@@ -249,7 +249,8 @@ def test_preflights_follow_the_bucket_cors_rules_s3_would_apply() -> None:
     assert s3_preflight_allows(explicit, "https://app.example.com", "GET", ["range"])
     assert s3_preflight_allows(explicit, "https://app.example.com", "PUT", ["content-type", "cache-control"])
     assert not s3_preflight_allows(explicit, "https://evil.example.com", "GET", ["range"])
-    assert not s3_preflight_allows(explicit, "https://app.example.com", "DELETE", [])
+    assert s3_preflight_allows(explicit, "https://app.example.com", "DELETE", [])  # abort (signRequest mode)
+    assert not s3_preflight_allows(explicit, "https://app.example.com", "PATCH", [])
     assert not s3_preflight_allows(explicit, "https://app.example.com", "GET", ["authorization"])
 
 
