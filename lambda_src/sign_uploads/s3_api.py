@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
     from .config import Credentials
 
-TIMEOUT_SECONDS = 10.0
+# Completing a large upload can take S3 seconds; API Gateway's integration timeout bounds the rest.
+TIMEOUT_SECONDS = 25.0
 PAGE_SIZE = 1000  # S3's ListParts maximum
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _CONNECTIONS: dict[str, HTTPConnection] = {}
