@@ -8,7 +8,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-deps dev plan plans plans-check cdn-config docs docs-check test lint bench clean
 
-## setup: system packages (ffmpeg, chromium, node), the pinned Python environment in .venv, npm packages (hls.js)
+## setup: system packages (ffmpeg, chromium, node), the pinned Python environment in .venv, npm packages (hls.js, Uppy, esbuild)
 setup: system-deps $(VENV)/.installed node_modules/.installed
 
 system-deps:
@@ -33,7 +33,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip check
 	touch $@
 
-# hls.js for the browser tests, exactly as package-lock.json pins it.
+# hls.js, Uppy and esbuild for the browser tests, exactly as package-lock.json pins them.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
