@@ -65,7 +65,7 @@ def single_put(stack: LocalStack, path: Path, size: int) -> float:
 
 def parallel_parts(
     stack: LocalStack, path: Path, size: int, part_mib: int, in_flight: int
-) -> tuple[float, int]:
+) -> tuple[float, int, dict[str, float]]:
     started = time.perf_counter()
     planned = httpx.post(f"{stack.base_url}/s3/multipart/plan", timeout=60,
                          json={"jobId": "bench-parts", "path": "parts.mp4", "size": size, "partSize": part_mib * MIB})  # fmt: skip
