@@ -225,8 +225,9 @@ def plan_part_size(size: int, requested: object = None) -> int:
     return max(8 * mib, -(-size // (MAX_PARTS * mib)) * mib)
 
 
-def record_job(config: Config, caller: Caller, file: NewFile, now: float) -> None:
-    """The job record, as ``POST /`` writes it; awaited for the multipart window (a day)."""
+def record_job(config: Config, caller: Caller, file: NewFile, now: float, *, multipart: bool = True) -> None:
+    """The job record, as ``POST /`` writes it; a multipart file is awaited for the multipart window
+    (a day), a single PUT as long as its URL lives."""
     if config.jobs_table is None:
         return
     try:
@@ -236,7 +237,7 @@ def record_job(config: Config, caller: Caller, file: NewFile, now: float) -> Non
             subject_hash=caller.owner,
             prefix=file.prefix,
             files=[(file.path, file.size)],
-            urls_expire_at=int(now) + MULTIPART_WINDOW_SECONDS,
+            urls_expire_at=int(now) + (MULTIPART_WINDOW_SECONDS if multipart else config.url_ttl_seconds),
             retain_seconds=config.job_retention_days * 86_400,
             max_files=config.max_files,
             now=now,

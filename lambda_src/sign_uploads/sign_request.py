@@ -76,7 +76,7 @@ def _without_upload_id(
         if file.size > config.max_file_bytes:
             raise core.invalid("size", f"a single PUT takes at most {config.max_file_bytes} bytes; use multipart",
                                413, "file_too_large")  # fmt: skip
-        core.record_job(config, caller, file, now)
+        core.record_job(config, caller, file, now, multipart=False)
         return {"url": _single_put(file, config, now), "key": file.key, "headers": _put_headers(file)}
     if method == "POST":
         core.record_job(config, caller, file, now)

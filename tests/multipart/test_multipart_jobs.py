@@ -98,3 +98,19 @@ def test_a_companion_upload_completes_its_job(table_api: Api) -> None:
     assert table_api("POST", f"/s3/multipart/{upload_id}/complete", {"key": key})[0] == 200
     arrived(table_api, key)
     assert record(table_api, "job-mp-companion")["status"] == "complete"
+
+
+def test_a_multipart_file_is_awaited_for_a_day_a_single_put_for_its_url(table_api: Api) -> None:
+    import time
+
+    sign(table_api, {"method": "POST", "key": "k"}, jobId="job-mp-window")
+    sign(table_api, {"method": "PUT", "key": "k"}, jobId="job-put-window", size=10)
+    expiry = {
+        job: int(
+            table_api.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": job}})["Item"]["urlsExpireAt"]["N"]
+        )  # type: ignore[attr-defined]
+        for job in ("job-mp-window", "job-put-window")
+    }
+    now = time.time()
+    assert 86_400 - 60 <= expiry["job-mp-window"] - now <= 86_400
+    assert 900 - 60 <= expiry["job-put-window"] - now <= 900
