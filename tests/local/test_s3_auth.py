@@ -129,7 +129,7 @@ def test_the_first_rule_admitting_origin_method_and_headers_wins() -> None:
 def test_the_bucket_rules_separate_uploads_from_reads() -> None:
     rules = policies.bucket_cors_rules(("https://app.example.com",))
     upload = s3_cors.matching_rule(rules, "https://app.example.com", "PUT", ["content-type", "cache-control"])
-    assert upload is not None and upload["allowedMethods"] == ["PUT"]
+    assert upload is not None and upload["allowedMethods"] == ["PUT", "POST", "DELETE"]
     read = s3_cors.matching_rule(rules, "https://app.example.com", "GET", ["range"])
     assert read is not None and read["allowedMethods"] == ["GET", "HEAD"]
     assert s3_cors.matching_rule(rules, "https://app.example.com", "GET", ["content-type"]) is None
