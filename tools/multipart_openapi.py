@@ -20,6 +20,7 @@ MULTIPART_ERROR_CODES = [
     "invalid_part",
     "incomplete_upload",
     "size_mismatch",
+    "already_exists",
     "s3_refused",
     "unsupported_type",
     "unsupported_request",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 if TYPE_CHECKING or __package__:
-    from . import jobs, sign_request
+    from . import jobs, media, sign_request
     from . import multipart_core as core
     from .config import Config, ConfigError, load_config
     from .contract import RequestError
@@ -38,6 +38,7 @@ if TYPE_CHECKING or __package__:
     from .s3_api import S3Error
 else:
     import jobs
+    import media
     import multipart_core as core
     import sign_request
     from config import Config, ConfigError, load_config
@@ -253,7 +254,8 @@ def complete(
                            "size_mismatch")  # fmt: skip
     s3 = core.s3_of(config, now)
     try:
-        s3.complete_multipart_upload(key, upload_id, [(p.number, p.etag) for p in chosen])
+        s3.complete_multipart_upload(key, upload_id, [(p.number, p.etag) for p in chosen],
+                                     create_only=media.is_create_only(ref.path))  # fmt: skip
         core.forget(key, upload_id)
         if declared is None:
             head = s3.head(key) or {}

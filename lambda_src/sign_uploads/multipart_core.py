@@ -206,6 +206,9 @@ def s3_refusal(error: S3Error) -> RequestError:
     if error.code in ("NoSuchUpload", "NoSuchKey"):
         return invalid("uploadId", "no such upload for this key (completed, aborted, or another key's)", 404,
                        "no_such_upload")  # fmt: skip
+    if error.code == "PreconditionFailed" or error.status == 412:
+        return invalid("key", "an object already exists at this key; immutable files are never replaced", 412,
+                       "already_exists")  # fmt: skip
     if 400 <= error.status < 500 and error.status not in (401, 403, 429):
         return RequestError(400, "s3_refused", f"S3 refused the request: {error.code}.")
     return RequestError(503, "unavailable", "S3 did not answer as expected; retry.")

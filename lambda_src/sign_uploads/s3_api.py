@@ -94,8 +94,11 @@ class S3:
                 return
             marker = following
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> str:
-        """Returns the object's ETag. S3 may answer 200 with an error document: checked."""
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[tuple[int, str]], *, create_only: bool = False
+    ) -> str:
+        """Returns the object's ETag. S3 may answer 200 with an error document: checked.
+        ``create_only``: ``If-None-Match: *`` (S3 answers 412 if the key already holds an object)."""
         body = "".join(
             f"<Part><PartNumber>{number}</PartNumber><ETag>{_escape(etag)}</ETag></Part>"
             for number, etag in parts
@@ -103,7 +106,7 @@ class S3:
         document = f'<CompleteMultipartUpload xmlns="{_NS[1:-1]}">{body}</CompleteMultipartUpload>'.encode()
         root = self._xml(
             self._call("POST", key, [("uploadId", upload_id)], body=document,
-                       headers={"Content-Type": "application/xml"})
+                       headers={"Content-Type": "application/xml", **({"If-None-Match": "*"} if create_only else {})})
         )  # fmt: skip
         if root.tag in ("Error", f"{_NS}Error"):
             raise S3Error(500, _text(root, "Code") or "InternalError", _text(root, "Message") or "")

@@ -10,7 +10,8 @@ and only for the caller's own job key:
   create-only), within ``MAX_FILE_BYTES``;
 - ``POST`` without uploadId: create multipart upload (type, caching and encoding signed);
 - ``PUT`` with uploadId and partNumber: upload part (only ``host`` signed);
-- ``GET`` / ``POST`` / ``DELETE`` with uploadId: list parts / complete / abort.
+- ``GET`` / ``POST`` / ``DELETE`` with uploadId: list parts / complete (``If-None-Match: *``
+  signed for every file but the playlists, as for a single PUT) / abort.
 
 Anything else (another key, ``DELETE`` of an object, an unknown method) is refused. Where the
 browser completes on S3 itself, the jobs function checks the arrived size against the declared one
@@ -64,7 +65,11 @@ def sign(body: dict[str, Any], caller: core.Caller, config: Config, now: float) 
         )
     core.check_bound(core.s3_of(config, now), file.key, upload_id)
     presigner = core.presigner_of(config, now)
-    return {"url": presigner.presign(method, file.key, params), "key": file.key, "headers": {}}
+    headers: dict[str, str] = {}
+    if method == "POST" and media.is_create_only(file.path):  # completion: never over an existing object
+        name, value = media.CREATE_ONLY_HEADER
+        headers[name] = value
+    return {"url": presigner.presign(method, file.key, params, headers), "key": file.key, "headers": headers}
 
 
 def _without_upload_id(

@@ -228,3 +228,28 @@ def test_the_multipart_window_matches_the_bucket_lifecycle() -> None:
     from infra import policies
 
     assert multipart_core.MULTIPART_WINDOW_SECONDS == policies.ABORT_INCOMPLETE_MULTIPART_DAYS * 86_400
+
+
+def test_a_completion_never_replaces_an_immutable_object(api: Api, s3: Any) -> None:
+    """Every file but a playlist is create-only, as for a single PUT: the completion carries
+    If-None-Match: * and S3 answers 412 when the key already holds an object."""
+    first = data(seed=1)
+    for attempt in (1, 2):
+        _, created = create(api, job="job-immutable")
+        key, upload_id = created["key"], created["uploadId"]
+        upload(api, key, upload_id, 1, first[: 5 * MIB] if attempt == 1 else b"y" * 5 * MIB)
+        upload(api, key, upload_id, 2, first[5 * MIB :])
+        status, body = api("POST", f"/s3/multipart/{upload_id}/complete", {"key": key})
+        if attempt == 1:
+            assert status == 200, body
+    assert (status, body["code"]) == (412, "already_exists")
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == first
+
+
+def test_a_playlist_may_be_replaced(api: Api) -> None:
+    for _ in (1, 2):
+        _, created = create(
+            api, job="job-playlist", path="master.m3u8", size=3, type_="application/vnd.apple.mpegurl"
+        )
+        upload(api, created["key"], created["uploadId"], 1, b"#EX")
+        assert api("POST", f"/s3/multipart/{created['uploadId']}/complete", {"key": created["key"]})[0] == 200

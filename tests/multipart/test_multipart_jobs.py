@@ -64,9 +64,8 @@ def sign_request_upload(api: Api, job: str, declared: int, payload: bytes) -> st
     parts = "".join(
         f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1)
     )
-    code, _, _ = send(
-        "POST", completion["url"], f"<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>".encode()
-    )
+    document = f"<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>".encode()
+    code, _, _ = send("POST", completion["url"], document, completion["headers"])
     assert code == 200
     return str(created["key"])
 

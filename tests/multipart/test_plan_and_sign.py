@@ -115,7 +115,8 @@ def test_sign_request_multipart_flow_as_uppy_sends_it(api: Api, s3: Any) -> None
         f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1)
     )
     code, _, xml = send("POST", completion["url"], f"<CompleteMultipartUpload>{document}</CompleteMultipartUpload>".encode(),
-                        {"Content-Type": "application/xml"})  # fmt: skip
+                        {"Content-Type": "application/xml", **completion["headers"]})  # fmt: skip
+    assert completion["headers"] == {"If-None-Match": "*"}  # create-only, as a single PUT
     assert code == 200, xml
     stored = s3.get_object(Bucket=BUCKET, Key=key)
     assert stored["Body"].read() == payload and stored["ContentType"] == "video/mp4"
