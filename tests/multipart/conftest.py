@@ -84,6 +84,7 @@ class Api:
 
     def __init__(self, environ: dict[str, str]) -> None:
         self.environ = environ
+        self.dynamodb: Any = None  # a boto3 DynamoDB client, where the job record is used
 
     def __call__(
         self,
@@ -138,7 +139,7 @@ def table_api(emulator: S3Emulator, dynamodb_endpoint: str) -> Api:
     if TABLE not in client.list_tables()["TableNames"]:
         client.create_table(**jobs.table_definition(TABLE))
     api = Api(environment(emulator, auth=False, table_endpoint=dynamodb_endpoint))
-    api.dynamodb = client  # type: ignore[attr-defined]
+    api.dynamodb = client
     return api
 
 

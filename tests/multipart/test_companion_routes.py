@@ -96,7 +96,7 @@ def test_with_a_job_record_the_size_is_checked_before_completing(table_api: Api,
     # Not completed: the upload is still there to fix (its parts listed).
     status, listed = table_api("GET", f"/s3/multipart/{upload_id}", {"key": key})
     assert status == 200 and [p["PartNumber"] for p in listed] == [1, 2]
-    record = table_api.dynamodb.get_item(  # type: ignore[attr-defined]
+    record = table_api.dynamodb.get_item(
         TableName="lux-video-multipart-jobs", Key={"pk": {"S": "job-record-short"}}
     )["Item"]
     assert record["files"]["M"]["movie.mp4"]["M"]["s"]["N"] == str(SIZE + 1)

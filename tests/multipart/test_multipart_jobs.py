@@ -45,7 +45,7 @@ def arrived(api: Api, key: str) -> None:
 
 
 def record(api: Api, job: str) -> dict[str, Any]:
-    item = api.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": job}})["Item"]  # type: ignore[attr-defined]
+    item = api.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": job}})["Item"]
     return {"status": item["status"]["S"], "file": item["files"]["M"]["movie.mp4"]["M"]}
 
 
@@ -107,7 +107,7 @@ def test_a_multipart_file_is_awaited_for_a_day_a_single_put_for_its_url(table_ap
     expiry = {
         job: int(
             table_api.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": job}})["Item"]["urlsExpireAt"]["N"]
-        )  # type: ignore[attr-defined]
+        )
         for job in ("job-mp-window", "job-put-window")
     }
     now = time.time()
