@@ -16,6 +16,7 @@ import http.server
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -130,6 +131,20 @@ def open_page(chromium: Any, origin: int) -> tuple[Any, list[int]]:
     return page, sent
 
 
+def settled_parts(s3: Any, bucket: str, resume: dict[str, str]) -> list[int]:
+    """The parts S3 lists once the part that was in flight when the page closed has landed or not
+    (the server may still be receiving it): the same listing twice, half a second apart."""
+    previous: list[int] | None = None
+    for _ in range(40):
+        listed = s3.list_parts(Bucket=bucket, Key=resume["key"], UploadId=resume["uploadId"])
+        current = sorted(p["PartNumber"] for p in listed.get("Parts", []))
+        if current == previous:
+            return current
+        previous = current
+        time.sleep(0.5)
+    raise AssertionError(f"the listing never settled: {previous}")
+
+
 def upload_and_resume(chromium: Any, stack: LocalStack, origin: int, mode: str) -> dict[str, Any]:
     job = f"uppy-{mode.lower()}"
     options = {"mode": mode, "api": stack.base_url, "jobId": job, "path": "video/movie.mp4", "size": SIZE}
@@ -139,8 +154,7 @@ def upload_and_resume(chromium: Any, stack: LocalStack, origin: int, mode: str) 
     assert stopped.get("stopped") and "error" not in stopped, stopped
     s3 = s3_client(stack.emulator.endpoint_url)
     resume = stopped["s3Multipart"]
-    listed = s3.list_parts(Bucket=stack.config.bucket_name, Key=resume["key"], UploadId=resume["uploadId"])
-    on_server = sorted(p["PartNumber"] for p in listed.get("Parts", []))
+    on_server = settled_parts(s3, stack.config.bucket_name, resume)
     second, second_sent = open_page(chromium, origin)
     done = second.evaluate("(o) => luxUppy.upload(o)", {**options, "resume": resume})
     playback = (
