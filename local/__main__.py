@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             [
                 "lux-video local stack",
                 f"  signer API      POST {config['signerEndpoint']}",
+                f"  multipart       {stack.base_url}/s3/multipart  (Uppy companionEndpoint {stack.base_url};"
+                " POST /s3/sign, POST /s3/multipart/plan: docs/multipart.md)",
                 f"  CDN             {config['cdnBaseUrl']}/{config['uploadPrefix']}<jobId>/<path>",
                 f"  processor       POST {config['processorEndpoint']}   (multipart field 'file')",
                 f"  job status      GET  {config['processorEndpoint']}/<jobId>",

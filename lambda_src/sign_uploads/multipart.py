@@ -59,7 +59,7 @@ def handle(event: dict[str, Any], context: Any, environ: Mapping[str, str] | Non
         config = load_config(os.environ if environ is None else environ)
         now = time.time()
         method, segments, query = _route(event)
-        log["route"] = f"{method} /{'/'.join(segments[:2])}"
+        log["route"] = route_label(method, segments)
         caller = core.caller_of(event, config, now)
         status, body = dispatch(method, segments, query, event, caller, config, now)
         response = respond(status, body)
@@ -92,6 +92,17 @@ def refusal(error: RequestError) -> dict[str, Any]:
     if error.status == 401:
         response["headers"]["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def route_label(method: str, segments: list[str]) -> str:
+    """The route as its key reads (``GET /s3/multipart/{uploadId}/{partNumber}``), so log lines
+    group by route; the uploadId stays out of the label."""
+    named = {2: "{uploadId}", 3: "{partNumber}"}
+    shown = [
+        s if i < 2 or s in ("plan", "batch", "complete") else named.get(i, "?")
+        for i, s in enumerate(segments[:4])
+    ]
+    return f"{method} /{'/'.join(shown)}"
 
 
 def _route(event: dict[str, Any]) -> tuple[str, list[str], dict[str, str]]:
