@@ -71,3 +71,23 @@ def test_a_wrong_answer_is_caught() -> None:
         check("/s3/multipart", "POST", 200, {"key": "k", "uploadId": "u"})
     with pytest.raises(jsonschema.ValidationError):
         check("/s3/multipart", "POST", 400, {"error": "a string", "code": "validation_failed"})
+
+
+def test_every_error_code_the_routes_raise_is_documented() -> None:
+    """Codes are written as literals in the modules (RequestError(..., "code", ...) and
+    invalid(..., status, "code")): each one is in the document's enum, and the enum lists no code
+    that nothing raises (POST /'s shared codes aside)."""
+    import re
+
+    folder = REPO_ROOT / "lambda_src" / "sign_uploads"
+    source = "".join(
+        (folder / name).read_text() for name in ("multipart.py", "multipart_core.py", "sign_request.py")
+    )
+    raised = set(re.findall(r'RequestError\(\s*\d{3},\s*"([a-z0-9_]+)"', source))
+    raised |= set(re.findall(r'\d{3},\s*"([a-z0-9_]+)"\)', source))
+    raised |= set(re.findall(r'code="([a-z0-9_]+)"', source))
+    documented = set(SPEC["components"]["schemas"]["MultipartError"]["properties"]["code"]["enum"])
+    shared = {"validation_failed", "too_many_files", "job_busy", "reserved_job_id", "payload_too_large"}
+    assert raised, "the pattern found nothing"
+    assert raised <= documented, raised - documented
+    assert documented - raised <= shared, documented - raised - shared
