@@ -201,7 +201,15 @@ def test_uppy_uploads_in_parts_and_resumes_sending_only_the_missing_parts(
 def test_the_job_of_the_upload_completes(run: dict[str, Any], uppy_stack: LocalStack) -> None:
     if "JOBS_TABLE" not in uppy_stack.signer_environment():
         pytest.skip("the local stack runs no jobs machinery (jobs table, S3 events) on this branch")
-    status = httpx.get(f"{uppy_stack.base_url}/jobs/{run['job']}", timeout=10)
-    assert status.status_code == 200 and status.json()["status"] in ("complete", "processing", "ready"), (
-        status.text
-    )
+    deadline = time.monotonic() + 15  # S3's event reaches the jobs function within seconds
+    while True:
+        status = httpx.get(f"{uppy_stack.base_url}/jobs/{run['job']}", timeout=10)
+        finished = status.status_code == 200 and status.json()["status"] in (
+            "complete",
+            "processing",
+            "ready",
+        )
+        if finished or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert finished, status.text
