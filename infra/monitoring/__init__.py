@@ -20,6 +20,7 @@ from infra.config import MonitoringConfig
 from infra.monitoring.alarms import (
     CDN_METRICS_REGION,
     AlarmTargets,
+    JobsAlarmTargets,
     alarm_inputs,
     alarm_specs,
     alarm_topic_names,
@@ -99,6 +100,8 @@ class Monitoring(pulumi.ComponentResource):
                 distribution_id=targets.distribution_id,
                 health_check_function=targets.health_check_function_name,
                 waf_web_acl=targets.waf_web_acl_name,
+                jobs_function=None if targets.jobs is None else targets.jobs.function_name,
+                jobs_queues=[] if targets.jobs is None else _jobs_queues(targets.jobs),
                 alarm_arns=pulumi.Output.all(*[alarm.arn for alarm in self.alarms.values()]),
             ).apply(
                 lambda v: json.dumps(
@@ -150,3 +153,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"{resource_name}-email", topic=topic.arn, protocol="email", endpoint=email, opts=opts
             )
         return topic
+
+
+def _jobs_queues(jobs: JobsAlarmTargets) -> list[str]:
+    return [q for q in (jobs.dead_letter_queue_name, jobs.webhook_dead_letter_queue_name) if q is not None]

@@ -56,6 +56,17 @@ class AlarmSpec:
 
 
 @dataclass(frozen=True)
+class JobsAlarmTargets:
+    """The upload jobs' parts the alarms watch (``infra/jobs.py`` names them)."""
+
+    function_name: str
+    dead_letter_queue_name: str
+    object_created_rule_name: str
+    # Only with the webhook configured.
+    webhook_dead_letter_queue_name: str | None = None
+
+
+@dataclass(frozen=True)
 class AlarmTargets:
     """What the alarms watch: names and IDs wired in from the other components."""
 
@@ -69,6 +80,7 @@ class AlarmTargets:
     health_check_function_name: str | None = None
     # The CDN's WAF web ACL, when the stack has one (its metrics go on the dashboard).
     waf_web_acl_name: str | None = None
+    jobs: JobsAlarmTargets | None = None
 
 
 def alarm_topic_names(name_prefix: str, region: str) -> dict[str, str]:
@@ -121,6 +133,26 @@ def runbooks(t: AlarmTargets) -> dict[str, str]:
         "healthcheck-failing": "The synthetic upload (sign -> PUT -> read through the CDN, CORS, ETag) failed "
         "for two runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
         f"the check's log lines (/aws/lambda/{t.health_check_function_name}).",
+        **({} if t.jobs is None else _jobs_runbooks(t.jobs)),
+    }
+
+
+def _jobs_runbooks(j: JobsAlarmTargets) -> dict[str, str]:
+    logs = f"/aws/lambda/{j.function_name}"
+    return {
+        "jobs-errors": "The jobs function failed (an unhandled error or a timeout): uploads may not complete, "
+        f"expire or delete, and the status API may answer 5xx. Check {logs} for tracebacks and "
+        "'Task timed out', and the job table's and the bus's throttling.",
+        "jobs-dead-letters": f"Events the jobs function never processed wait in the SQS queue {j.dead_letter_queue_name} "
+        "(S3 Object Created or sweep events, after EventBridge's and Lambda's retries): those files are not "
+        f"marked arrived. Read a message (its error attributes say why), fix the cause ({logs}), then "
+        "redrive the queue to the function (start-message-move-task) or re-send the events.",
+        "jobs-object-created-failed": f"EventBridge could not invoke the jobs function for rule {j.object_created_rule_name} "
+        "(permission removed, function deleted, throttled): uploads stop completing. Check the rule's target and "
+        "the function's resource policy; undelivered events are in the jobs dead-letter queue.",
+        "jobs-webhook-dead-letters": "Job events the webhook did not accept after EventBridge's retries wait in "
+        f"the SQS queue {j.webhook_dead_letter_queue_name}: the receiver is down, rejects the token "
+        "(4xx: check webhookSecretName's value) or is too slow. Fix the receiver, then redrive the queue.",
     }
 
 
@@ -167,8 +199,24 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
         specs.append(
             AlarmSpec("healthcheck-failing", metric=check, comparison="LessThanThreshold", periods=2, treat_missing_data="breaching")
         )  # fmt: skip
+    if t.jobs is not None:
+        specs += _jobs_alarms(t.jobs)
     texts = runbooks(t)
     return [replace(spec, description=f"{texts[spec.what]} Runbook: {RUNBOOK}") for spec in specs]
+
+
+def _jobs_alarms(j: JobsAlarmTargets) -> list[AlarmSpec]:
+    def dead_letters(queue: str) -> Metric:
+        return Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue}, "Maximum")
+
+    specs = [
+        AlarmSpec("jobs-errors", metric=Metric("AWS/Lambda", "Errors", {"FunctionName": j.function_name}, "Sum")),
+        AlarmSpec("jobs-dead-letters", metric=dead_letters(j.dead_letter_queue_name)),
+        AlarmSpec("jobs-object-created-failed", metric=Metric("AWS/Events", "FailedInvocations", {"RuleName": j.object_created_rule_name}, "Sum")),
+    ]  # fmt: skip
+    if j.webhook_dead_letter_queue_name is not None:
+        specs.append(AlarmSpec("jobs-webhook-dead-letters", metric=dead_letters(j.webhook_dead_letter_queue_name)))
+    return specs
 
 
 def alarm_inputs(spec: AlarmSpec, name_prefix: str, topic_arn: pulumi.Input[str]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The stack's one dashboard: alarms, signer, API, CDN (us-east-1) and the synthetic check."""
+"""The stack's one dashboard: alarms, signer, API, CDN (us-east-1), the synthetic check and the jobs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from infra.monitoring.alarms import CDN_METRICS_REGION, PERIOD_SECONDS
 from infra.policies import FAILED_SIGNINGS_METRIC, HEALTH_CHECK_NAMESPACE, SIGNER_METRIC_NAMESPACE
+from lambda_src.sign_uploads.jobs_handler import METRICS_NAMESPACE as JOBS_NAMESPACE
 
 
 def dashboard_body(
@@ -18,6 +19,8 @@ def dashboard_body(
     health_check_function: str | None,
     alarm_arns: list[str],
     waf_web_acl: str | None = None,
+    jobs_function: str | None = None,
+    jobs_queues: list[str] | None = None,
 ) -> dict[str, Any]:
     """One dashboard: alarms, signer, API, CDN (us-east-1) and the synthetic check."""
     fn = ["FunctionName", function_name]
@@ -146,4 +149,29 @@ def dashboard_body(
                 widget_region=CDN_METRICS_REGION,
             )
         )
+    if jobs_function is not None:
+        jobs_fn = ["FunctionName", jobs_function]
+        widgets += [
+            metric_widget(
+                "Upload jobs: completed / expired",
+                [
+                    [JOBS_NAMESPACE, "JobsCompleted", *jobs_fn, {"stat": "Sum"}],
+                    [JOBS_NAMESPACE, "JobsExpired", *jobs_fn, {"stat": "Sum"}],
+                ],
+                0,
+                33,
+            ),
+            metric_widget(
+                "Upload jobs: function errors, dead letters",
+                [
+                    ["AWS/Lambda", "Errors", *jobs_fn, {"stat": "Sum"}],
+                    *[
+                        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, {"stat": "Maximum"}]
+                        for queue in jobs_queues or []
+                    ],
+                ],
+                12,
+                33,
+            ),
+        ]
     return {"widgets": widgets}

@@ -6,7 +6,8 @@ policy pack check them. One definition, many users: change a header here and the
 CDN and the tests all follow. Nothing in this package imports pulumi.
 
 ``statements`` (shared IAM building blocks), ``storage`` (S3), ``cdn`` (CloudFront), ``api``
-(API Gateway), ``iam`` (roles), ``monitoring`` (alarm topics, failed signings).
+(API Gateway), ``iam`` (roles), ``jobs`` (the upload jobs: table, bus, rules, webhook),
+``monitoring`` (alarm topics, failed signings).
 """
 
 from infra.policies.api import (
@@ -47,6 +48,21 @@ from infra.policies.iam import (
     scheduler_trust_policy,
     secret_arn_pattern,
     signer_permissions,
+)
+from infra.policies.jobs import (
+    DLQ_RETENTION_SECONDS,
+    SWEEP_SCHEDULE,
+    TARGET_MAX_EVENT_AGE_SECONDS,
+    TARGET_RETRY_ATTEMPTS,
+    WEBHOOK_RATE_PER_SECOND,
+    dead_letter_queue_policy,
+    events_trust_policy,
+    health_check_job_route_arns,
+    job_events_pattern,
+    jobs_permissions,
+    object_created_pattern,
+    route_source_arn,
+    webhook_permissions,
 )
 from infra.policies.monitoring import (
     FAILED_SIGNING_FILTER_PATTERN,
@@ -91,6 +107,19 @@ from infra.policies.storage import (
 )
 
 __all__ = [
+    "DLQ_RETENTION_SECONDS",
+    "SWEEP_SCHEDULE",
+    "TARGET_MAX_EVENT_AGE_SECONDS",
+    "TARGET_RETRY_ATTEMPTS",
+    "WEBHOOK_RATE_PER_SECOND",
+    "dead_letter_queue_policy",
+    "events_trust_policy",
+    "health_check_job_route_arns",
+    "job_events_pattern",
+    "jobs_permissions",
+    "object_created_pattern",
+    "route_source_arn",
+    "webhook_permissions",
     "ABORT_INCOMPLETE_MULTIPART_DAYS",
     "API_CORS_HEADERS",
     "API_CORS_METHODS",

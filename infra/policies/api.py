@@ -6,7 +6,8 @@ from typing import Any
 
 from infra.policies.storage import CORS_MAX_AGE_SECONDS
 
-API_CORS_METHODS = ("POST", "OPTIONS")
+# POST / signs; GET and DELETE /jobs/{jobId} report and delete a job.
+API_CORS_METHODS = ("POST", "GET", "DELETE", "OPTIONS")
 API_CORS_HEADERS = ("content-type", "authorization")
 
 
