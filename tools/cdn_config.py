@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -30,6 +31,7 @@ SCHEMA_PATH = REPO_ROOT / "schemas" / "cdn_config.schema.json"
 # App config key -> (stack output it comes from, the JSON type it must have).
 FROM_OUTPUTS: dict[str, tuple[str, type]] = {
     "signerEndpoint": ("signerEndpoint", str),
+    "jobsEndpoint": ("jobsEndpoint", str),
     "cdnBaseUrl": ("cdnBaseUrl", str),
     "uploadPrefix": ("uploadPrefix", str),
     "region": ("region", str),
@@ -67,13 +69,22 @@ def build(outputs: Mapping[str, Any], environment: str) -> dict[str, Any]:
     return config
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def validate(config: Mapping[str, Any]) -> None:
-    """Check ``config`` against the schema; the error names the first offending field."""
+    """Check ``config`` against the schema (and ``jobsEndpoint`` against the signer's host); the
+    error names the first offending field."""
     errors = sorted(
         jsonschema.Draft202012Validator(schema()).iter_errors(dict(config)),
         key=lambda e: (list(e.absolute_path), e.message),
     )
     if not errors:
+        jobs, signer = str(config["jobsEndpoint"]), str(config["signerEndpoint"])
+        if _origin(jobs) != _origin(signer):
+            raise CdnConfigError("jobsEndpoint", f"must be on the signer's host {_origin(signer)}, got {jobs}")
         return
     error = errors[0]
     if error.absolute_path:

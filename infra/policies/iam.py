@@ -83,17 +83,17 @@ def health_check_permissions(
             "Action": "execute-api:Invoke",
             "Resource": health_check_route_arn(api_execution_arn),
         },
-        {
-            "Sid": "CheckOwnJobs",
-            "Effect": "Allow",
-            "Action": "execute-api:Invoke",
-            "Resource": health_check_job_route_arns(api_execution_arn),
-        },
+
         {
             "Sid": "DeleteOwnProbes",
             "Effect": "Allow",
             "Action": "s3:DeleteObject",
             "Resource": probe_object_arns(bucket_arn, prefix),
+        },        {
+            "Sid": "CheckOwnJobs",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": health_check_job_route_arns(api_execution_arn),
         },
         write_own_logs(log_group_arn),
     )

@@ -75,11 +75,12 @@ def test_the_post_routes_proxy_to_the_signer_with_payload_v2(api_plan: Plan) -> 
     assert integration.inputs["integrationUri"] == INVOKE_ARN
 
 
-def test_cors_allows_post_and_options_with_content_type_and_authorization(
+def test_cors_allows_post_get_delete_and_options_with_content_type_and_authorization(
     api_plan: Plan, secured_api_plan: Plan
 ) -> None:
     cors = api_plan.one(API).inputs["corsConfiguration"]
-    assert sorted(cors["allowMethods"]) == ["OPTIONS", "POST"]
+    # POST / signs; GET and DELETE /jobs/{jobId} (a browser app) need their preflights answered.
+    assert sorted(cors["allowMethods"]) == ["DELETE", "GET", "OPTIONS", "POST"]
     assert sorted(cors["allowHeaders"]) == ["authorization", "content-type"]
     assert cors["allowOrigins"] == list(DEV_ORIGINS)
     assert secured_api_plan.one(API).inputs["corsConfiguration"]["allowOrigins"] == [
