@@ -179,7 +179,12 @@ class SignerApi(pulumi.ComponentResource):
             routes.update({key: (suffix, iam) for key, suffix in HEALTH_CHECK_JOB_ROUTES.items()})
         for route_key, (suffix, authorization) in routes.items():
             self.job_routes[route_key] = aws.apigatewayv2.Route(
-                f"{name}-{suffix}", api_id=self.api.id, route_key=route_key, target=target, **authorization, opts=child
+                f"{name}-{suffix}",
+                api_id=self.api.id,
+                route_key=route_key,
+                target=target,
+                **authorization,
+                opts=child,
             )
             aws.lambda_.Permission(
                 f"{name}-invoke-{suffix}",

@@ -72,7 +72,8 @@ def table_args(name: str) -> dict[str, Any]:
         "billing_mode": definition["BillingMode"],
         "hash_key": hash_key,
         "attributes": [
-            {"name": a["AttributeName"], "type": a["AttributeType"]} for a in definition["AttributeDefinitions"]
+            {"name": a["AttributeName"], "type": a["AttributeType"]}
+            for a in definition["AttributeDefinitions"]
         ],
         "global_secondary_indexes": [
             {
@@ -254,7 +255,9 @@ class JobTracking(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _webhook(self, config: JobsConfig, url: str, secret_name: str, account_id: pulumi.Output[str]) -> None:
+    def _webhook(
+        self, config: JobsConfig, url: str, secret_name: str, account_id: pulumi.Output[str]
+    ) -> None:
         """Every job event on the bus is POSTed to ``url`` by an API destination, with the secret's
         value in the token header; retries, then the webhook's dead-letter queue."""
         name, child = self.name, pulumi.ResourceOptions(parent=self)

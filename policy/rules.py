@@ -177,7 +177,9 @@ def lambda_trust_is_lambda_only(resource_type: str, props: Props) -> list[str]:
 
 
 # events: the jobs webhook's rule invokes its API destination with a role.
-ALLOWED_TRUSTED_SERVICES = frozenset({"lambda.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com"})
+ALLOWED_TRUSTED_SERVICES = frozenset(
+    {"lambda.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com"}
+)
 
 
 @dataclass(frozen=True)
@@ -224,8 +226,12 @@ def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerSc
                 violations.append(f"signer log writes are not scoped to its own log group: {wrong}")
         elif actions and actions <= SIGNER_JOB_ACTIONS:
             tables = [_ONE_TABLE_ARN.match(str(r)) for r in resources]
-            if not resources or not all(tables) or (
-                scope.jobs_table is not None and any(t and t.group(1) != scope.jobs_table for t in tables)
+            if (
+                not resources
+                or not all(tables)
+                or (
+                    scope.jobs_table is not None and any(t and t.group(1) != scope.jobs_table for t in tables)
+                )
             ):
                 violations.append(f"signer may record jobs beyond the one job table: {resources}")
         elif actions == {"secretsmanager:GetSecretValue"}:
@@ -378,9 +384,7 @@ def signer_role_is_least_privilege(resources: Iterable[StackResource]) -> list[s
     if violations:
         return violations
     tables = [
-        r.props.get("name")
-        for r in resources
-        if r.type == rules_jobs.TABLE and within(r.urn, JOBS_COMPONENT)
+        r.props.get("name") for r in resources if r.type == rules_jobs.TABLE and within(r.urn, JOBS_COMPONENT)
     ]
     scope = SignerScope(
         bucket=str(buckets[0]),

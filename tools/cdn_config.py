@@ -84,7 +84,9 @@ def validate(config: Mapping[str, Any]) -> None:
     if not errors:
         jobs, signer = str(config["jobsEndpoint"]), str(config["signerEndpoint"])
         if _origin(jobs) != _origin(signer):
-            raise CdnConfigError("jobsEndpoint", f"must be on the signer's host {_origin(signer)}, got {jobs}")
+            raise CdnConfigError(
+                "jobsEndpoint", f"must be on the signer's host {_origin(signer)}, got {jobs}"
+            )
         return
     error = errors[0]
     if error.absolute_path:

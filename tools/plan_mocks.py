@@ -167,7 +167,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         ):
             kind = "connection" if typ.endswith("Connection") else "api-destination"
             resource_id = inputs.get("name") or name
-            state.update(arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:{kind}/{resource_id}/{_uuid_like(typ, name)}")
+            state.update(
+                arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:{kind}/{resource_id}/{_uuid_like(typ, name)}"
+            )
         elif typ == "aws:sns/topic:Topic":
             topic = inputs.get("name") or name
             state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)

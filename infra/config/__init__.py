@@ -326,12 +326,14 @@ def _health_check(
 
 def _webhook(raw: Mapping[str, str]) -> dict[str, str | None]:
     url = v.matching(raw, "webhookUrl", None, v.HTTPS_URL, "is not an https:// URL (host, optional path)")
-    secret = v.matching(
-        raw, "webhookSecretName", None, v.SECRET_NAME, "is not a Secrets Manager secret name"
-    )
+    secret = v.matching(raw, "webhookSecretName", None, v.SECRET_NAME, "is not a Secrets Manager secret name")
     if (url is None) != (secret is None):
-        key, other = ("webhookSecretName", "webhookUrl") if url is not None else ("webhookUrl", "webhookSecretName")
-        raise ConfigError(key, f"is required when {other} is set: the webhook is sent with the secret's token")
+        key, other = (
+            ("webhookSecretName", "webhookUrl") if url is not None else ("webhookUrl", "webhookSecretName")
+        )
+        raise ConfigError(
+            key, f"is required when {other} is set: the webhook is sent with the secret's token"
+        )
     return {"webhook_url": url, "webhook_secret_name": secret}
 
 

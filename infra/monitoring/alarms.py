@@ -150,7 +150,7 @@ def _jobs_runbooks(j: JobsAlarmTargets) -> dict[str, str]:
         "jobs-object-created-failed": f"EventBridge could not invoke the jobs function for rule {j.object_created_rule_name} "
         "(permission removed, function deleted, throttled): uploads stop completing. Check the rule's target and "
         "the function's resource policy; undelivered events are in the jobs dead-letter queue.",
-        "jobs-webhook-dead-letters": "Job events the webhook did not accept after EventBridge's retries wait in "
+        "jobs-webhook-dead-letters": "(Only with webhookUrl.) Job events the webhook did not accept after EventBridge's retries wait in "
         f"the SQS queue {j.webhook_dead_letter_queue_name}: the receiver is down, rejects the token "
         "(4xx: check webhookSecretName's value) or is too slow. Fix the receiver, then redrive the queue.",
     }
@@ -215,7 +215,9 @@ def _jobs_alarms(j: JobsAlarmTargets) -> list[AlarmSpec]:
         AlarmSpec("jobs-object-created-failed", metric=Metric("AWS/Events", "FailedInvocations", {"RuleName": j.object_created_rule_name}, "Sum")),
     ]  # fmt: skip
     if j.webhook_dead_letter_queue_name is not None:
-        specs.append(AlarmSpec("jobs-webhook-dead-letters", metric=dead_letters(j.webhook_dead_letter_queue_name)))
+        specs.append(
+            AlarmSpec("jobs-webhook-dead-letters", metric=dead_letters(j.webhook_dead_letter_queue_name))
+        )
     return specs
 
 

@@ -166,7 +166,13 @@ def dashboard_body(
                 [
                     ["AWS/Lambda", "Errors", *jobs_fn, {"stat": "Sum"}],
                     *[
-                        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, {"stat": "Maximum"}]
+                        [
+                            "AWS/SQS",
+                            "ApproximateNumberOfMessagesVisible",
+                            "QueueName",
+                            queue,
+                            {"stat": "Maximum"},
+                        ]
                         for queue in jobs_queues or []
                     ],
                 ],

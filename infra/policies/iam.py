@@ -83,13 +83,13 @@ def health_check_permissions(
             "Action": "execute-api:Invoke",
             "Resource": health_check_route_arn(api_execution_arn),
         },
-
         {
             "Sid": "DeleteOwnProbes",
             "Effect": "Allow",
             "Action": "s3:DeleteObject",
             "Resource": probe_object_arns(bucket_arn, prefix),
-        },        {
+        },
+        {
             "Sid": "CheckOwnJobs",
             "Effect": "Allow",
             "Action": "execute-api:Invoke",

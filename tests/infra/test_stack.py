@@ -145,7 +145,9 @@ def test_the_api_invokes_and_may_invoke_only_the_stacks_own_signer(dev_plan: Pla
         f"arn:aws:lambda:us-west-2:123456789012:function:{function.inputs['name']}/invocations"
     )
     assert dev_plan.one(h.INTEGRATION, "api-signer").inputs["integrationUri"] == invoke_arn
-    permissions = [p for p in dev_plan.of_type(h.PERMISSION) if p.inputs["function"] == function.inputs["name"]]
+    permissions = [
+        p for p in dev_plan.of_type(h.PERMISSION) if p.inputs["function"] == function.inputs["name"]
+    ]
     assert {p.name for p in permissions} == {"api-invoke", "api-invoke-healthcheck"}
     assert {p.inputs["principal"] for p in permissions} == {"apigateway.amazonaws.com"}
 
