@@ -146,13 +146,14 @@ def _jobs_runbooks(j: JobsAlarmTargets) -> dict[str, str]:
         "jobs-dead-letters": f"Events the jobs function never processed wait in the SQS queue {j.dead_letter_queue_name} "
         "(S3 Object Created or sweep events, after EventBridge's and Lambda's retries): those files are not "
         f"marked arrived. Read a message (its error attributes say why), fix the cause ({logs}), then "
-        "redrive the queue to the function (start-message-move-task) or re-send the events.",
+        "invoke the function with each message body (aws lambda invoke; replaying is harmless) and delete it.",
         "jobs-object-created-failed": f"EventBridge could not invoke the jobs function for rule {j.object_created_rule_name} "
         "(permission removed, function deleted, throttled): uploads stop completing. Check the rule's target and "
         "the function's resource policy; undelivered events are in the jobs dead-letter queue.",
         "jobs-webhook-dead-letters": "(Only with webhookUrl.) Job events the webhook did not accept after EventBridge's retries wait in "
         f"the SQS queue {j.webhook_dead_letter_queue_name}: the receiver is down, rejects the token "
-        "(4xx: check webhookSecretName's value) or is too slow. Fix the receiver, then redrive the queue.",
+        "(4xx: check webhookSecretName's value) or is too slow. Fix the receiver, then put each message's "
+        "detail back on the jobs bus (aws events put-events, source lux-video.jobs) and delete it.",
     }
 
 
