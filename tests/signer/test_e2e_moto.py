@@ -49,7 +49,9 @@ def s3(moto_endpoint: str, signer_env: pytest.MonkeyPatch) -> Any:
         aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
     )
-    client.create_bucket(Bucket=BUCKET)
+    # moto's state is per process, shared by every server in it: tests/jobs may have made it already.
+    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=BUCKET)
     return client
 
 
