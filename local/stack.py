@@ -405,8 +405,8 @@ class LocalStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._stop_jobs()  # first: its threads read the S3 endpoint
         self.emulator.stop()
-        self._stop_jobs()
 
     def serve_forever(self) -> None:
         """Run in the foreground until Ctrl-C (``make dev``)."""
@@ -414,8 +414,8 @@ class LocalStack:
         try:
             server.run()
         finally:
-            self.emulator.stop()
             self._stop_jobs()
+            self.emulator.stop()
 
     def __enter__(self) -> LocalStack:
         return self.start()
