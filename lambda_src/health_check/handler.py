@@ -150,9 +150,13 @@ def run(config: Settings, clock: Callable[[], float] = time.perf_counter) -> dic
     properties: dict[str, Any] = {"jobId": job_id}
     started = clock()
     outcome: steps.Outcome | None = None
+    failure: CheckFailed | None = None
     try:
-        outcome = steps.run(api, probe, clock=clock)
-        failure = outcome.failure
+        if not config.signer_url.startswith(("https://", "http://")):
+            failure = CheckFailed("sign", f"SIGNER_URL {config.signer_url!r} is not an http(s) URL")
+        else:
+            outcome = steps.run(api, probe, clock=clock)
+            failure = outcome.failure
     except Exception as error:  # reported, never raised: one EMF line per run, whatever happened
         failure = UnexpectedError("internal", error)
     if outcome is not None:
