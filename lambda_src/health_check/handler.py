@@ -31,7 +31,7 @@ if TYPE_CHECKING or __package__:
     from .steps import CheckFailed, UnexpectedError
 else:
     import steps
-    from steps import CheckFailed, UnexpectedError  # noqa: F401 - re-exported
+    from steps import CheckFailed, UnexpectedError
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable

@@ -318,8 +318,8 @@ def run(
             report(step, seconds[step], failure, job)
         if failure is not None:
             cleanup = None if job is None else False if step == "delete" else _cleanup(api, job)
-            return Outcome(job and job.job_id, seconds, failure, cleanup)
-    return Outcome(job and job.job_id, seconds, None, True)
+            return Outcome(None if job is None else job.job_id, seconds, failure, cleanup)
+    return Outcome(_must(job).job_id, seconds, None, True)
 
 
 def _must(job: Job | None) -> Job:

@@ -88,6 +88,19 @@ def job(stack: LocalStack, job_id: str, token: str | None = None, method: str = 
     return httpx.request(method, stack.jobs_url + job_id, headers=headers)
 
 
+def recorded_invocations(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The events the jobs function is invoked with from now on (it still runs)."""
+    seen: list[dict[str, Any]] = []
+    original = stack.jobs.invoke
+
+    def invoke(event: dict[str, Any], context: Any = None) -> dict[str, Any] | None:
+        seen.append(event)
+        return original(event, context)
+
+    monkeypatch.setattr(stack.jobs, "invoke", invoke)
+    return seen
+
+
 def bus_events(stack: LocalStack, job_id: str) -> list[dict[str, Any]]:
     path = stack.settings.data_dir / "events.jsonl"
     lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -184,11 +197,7 @@ def test_delete_removes_every_object_and_the_cdn_stops_serving_them(stack: Local
 def test_s3_reports_put_and_copy_as_eventbridge_delivers_object_created(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[dict[str, Any]] = []
-    original = stack.jobs.invoke
-    monkeypatch.setattr(
-        stack.jobs, "invoke", lambda event, context=None: seen.append(event) or original(event)
-    )
+    seen = recorded_invocations(stack, monkeypatch)
     signed = sign(stack, ["master.m3u8"])
     put(stack, signed)
     key = signed["uploads"][0]["key"]
@@ -263,12 +272,10 @@ def test_a_preflight_for_delete_is_allowed_exactly_when_the_api_cors_lists_delet
     assert "access-control-allow-origin" not in other.headers
 
 
-def test_the_job_routes_pass_the_route_template_and_path_parameters(stack: LocalStack, monkeypatch) -> None:
-    seen: list[dict[str, Any]] = []
-    original = stack.jobs.invoke
-    monkeypatch.setattr(
-        stack.jobs, "invoke", lambda event, context=None: seen.append(event) or original(event)
-    )
+def test_the_job_routes_pass_the_route_template_and_path_parameters(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = recorded_invocations(stack, monkeypatch)
     assert job(stack, "no-such-job").status_code == 404
     assert httpx.post(stack.jobs_url + "x").json() == {"message": "Not Found"}  # no such route
     (event,) = seen
