@@ -204,9 +204,17 @@ def test_s3_reports_put_and_copy_as_eventbridge_delivers_object_created(
     s3 = s3_client(stack.emulator.endpoint_url)
     bucket = stack.config.bucket_name
     s3.copy_object(Bucket=bucket, Key=key + ".copy.m3u8", CopySource={"Bucket": bucket, "Key": key})
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key + ".mp.ts")
+    part = s3.upload_part(
+        Bucket=bucket, Key=key + ".mp.ts", UploadId=upload["UploadId"], PartNumber=1, Body=b"p" * 10
+    )
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key + ".mp.ts", UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )  # fmt: skip
     s3.put_object(Bucket=bucket, Key="outside-the-prefix/x.ts", Body=b"x")  # the rule filters it out
     stack.jobs.settle()
-    put_event, copy_event = seen
+    put_event, copy_event, multipart_event = seen
     assert set(put_event) == ENVELOPE_KEYS
     assert put_event["source"] == "aws.s3" and put_event["detail-type"] == "Object Created"
     assert put_event["resources"] == [f"arn:aws:s3:::{bucket}"]
@@ -217,6 +225,10 @@ def test_s3_reports_put_and_copy_as_eventbridge_delivers_object_created(
     assert set(detail["object"]) == {"key", "size", "etag", "sequencer"}
     assert copy_event["detail"]["reason"] == "CopyObject"
     assert copy_event["detail"]["object"]["size"] == len(PAYLOADS["master.m3u8"])
+    assert multipart_event["detail"]["reason"] == "CompleteMultipartUpload"
+    assert multipart_event["detail"]["object"] | {"etag": "", "sequencer": ""} == {
+        "key": key + ".mp.ts", "size": 10, "etag": "", "sequencer": "",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("method", ["DELETE", "GET"])
@@ -355,3 +367,30 @@ def test_make_verify_names_a_missing_config(tmp_path: Path, capsys: pytest.Captu
 
     assert verify.main(["--config", str(tmp_path / "none.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+# --- local tokens ---------------------------------------------------------------------------------
+
+
+def test_a_local_token_is_refused_when_tampered_with_or_unsigned(tmp_path: Path) -> None:
+    import base64
+
+    from local.tokens import LocalTokens, TokenError
+
+    tokens = LocalTokens(tmp_path)
+    good = tokens.issue("alice")
+    assert tokens.verify(good)["sub"] == "alice"
+    assert LocalTokens(tmp_path).verify(good)["sub"] == "alice"  # the key persists in the data dir
+    assert (tmp_path / "jwt_hs256.key").stat().st_mode & 0o077 == 0
+    header, payload, signature = good.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    as_bob = base64.urlsafe_b64encode(json.dumps({**claims, "sub": "bob"}).encode()).rstrip(b"=").decode()
+    none = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
+    for bad, why in (
+        (f"{header}.{as_bob}.{signature}", "signature"),
+        (f"{none}.{payload}.", "algorithm"),
+        (LocalTokens(tmp_path / "other").issue("alice"), "signature"),
+        (tokens.issue("alice", ttl_seconds=-600), "expired"),
+    ):
+        with pytest.raises(TokenError, match=why):
+            tokens.verify(bad)
