@@ -21,6 +21,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from infra import policies
 from local.tokens import LocalTokens, TokenError, authorizer_claims
@@ -28,6 +29,8 @@ from local.tokens import LocalTokens, TokenError, authorizer_claims
 LOCAL_ACCOUNT_ID = "000000000000"
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+# A route answers every method: those it does not serve get API Gateway's 404, not Starlette's 405.
+ANY_METHOD = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 
 
 class LocalContext:
@@ -258,3 +261,21 @@ def api_route(
         return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
 
     return endpoint
+
+
+def job_routes(
+    handler: LambdaHandler, origins: tuple[str, ...], tokens: LocalTokens, iam: IamAuthorizer
+) -> list[Route]:
+    """``GET|DELETE /jobs/{jobId}`` (the signer's authorizer: an optional JWT locally) and their
+    ``/healthcheck/jobs/{jobId}`` twins (AWS_IAM), all to the jobs function."""
+    return [
+        Route(
+            template,
+            api_route(handler, origins, ("GET", "DELETE"), template=template, **authorizer),  # type: ignore[arg-type]
+            methods=list(ANY_METHOD),
+        )
+        for template, authorizer in (
+            ("/jobs/{jobId}", {"tokens": tokens}),
+            ("/healthcheck/jobs/{jobId}", {"iam": iam}),
+        )
+    ]

@@ -33,7 +33,7 @@ from local import jobs as local_jobs
 from local import processor_mount, servers
 from local.bus import LocalBus
 from local.cdn import cdn_endpoint
-from local.gateway import LOCAL_ACCOUNT_ID, IamAuthorizer, api_route, signer_endpoint
+from local.gateway import ANY_METHOD, LOCAL_ACCOUNT_ID, IamAuthorizer, job_routes, signer_endpoint
 from local.jobs import LocalAws, LocalJobs, LocalServices
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
 from local.tokens import LocalTokens
@@ -286,29 +286,15 @@ class LocalStack:
 
         origins = self.cors_allowed_origins
         iam = self.health_check_authorizer()
-        job_methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
         s3 = s3_client(f"http://{self.settings.local_host}:{self.settings.s3_port}")
         cdn = cdn_endpoint(s3, self.config.bucket_name, self.config.prefix, origins)
         routes: list[Any] = [
             Route(
                 "/",
                 signer_endpoint(signer, origins, tokens=self.tokens),
-                methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+                methods=list(ANY_METHOD),
             ),
-            Route(
-                "/jobs/{jobId}",
-                api_route(
-                    jobs_function, origins, ("GET", "DELETE"), template="/jobs/{jobId}", tokens=self.tokens
-                ),
-                methods=job_methods,
-            ),
-            Route(
-                "/healthcheck/jobs/{jobId}",
-                api_route(
-                    jobs_function, origins, ("GET", "DELETE"), template="/healthcheck/jobs/{jobId}", iam=iam
-                ),
-                methods=job_methods,
-            ),
+            *job_routes(jobs_function, origins, self.tokens, iam),
             # The health check's AWS_IAM route: the local credentials stand for its role.
             Route(
                 "/healthcheck",
