@@ -97,18 +97,16 @@ class LocalAws:
         )
 
     def create_table(self, name: str) -> None:
+        """The jobs table (moto's state is per process: a second stack in one process, in tests,
+        shares the first one's table and secret; jobIds are random, so their jobs never meet)."""
         dynamodb = self.client("dynamodb")
-        # moto's state is per process: a second stack in one process (tests) starts afresh.
-        with contextlib.suppress(dynamodb.exceptions.ResourceNotFoundException):
-            dynamodb.delete_table(TableName=name)
-        dynamodb.create_table(**jobs.table_definition(name))
+        with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+            dynamodb.create_table(**jobs.table_definition(name))
 
     def create_secret(self, name: str, value: str) -> None:
         client = self.client("secretsmanager")
-        try:
+        with contextlib.suppress(client.exceptions.ResourceExistsException):
             client.create_secret(Name=name, SecretString=value)
-        except client.exceptions.ResourceExistsException:
-            client.put_secret_value(SecretId=name, SecretString=value)
 
 
 class LocalServices:

@@ -355,7 +355,11 @@ class LocalStack:
         self.aws.stop()
 
     def _prepare(self) -> uvicorn.Server:
-        self.check_ports()
+        try:
+            self.check_ports()
+        except LocalStackError:
+            self._stop_jobs()  # releases the loopback port the environment already named
+            raise
         try:
             self._start_jobs()
         except Exception as error:
