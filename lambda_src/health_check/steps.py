@@ -84,7 +84,7 @@ class Probe:
     job_id: str | None = None  # None: the signer chooses
     complete_timeout: float = 20.0
     gone_timeout: float | None = None  # None: do not wait for the CDN to stop serving the files
-    poll_seconds: float = 0.5
+    poll_seconds: float = 0.25
 
 
 @dataclass
