@@ -394,3 +394,46 @@ def test_a_local_token_is_refused_when_tampered_with_or_unsigned(tmp_path: Path)
     ):
         with pytest.raises(TokenError, match=why):
             tokens.verify(bad)
+
+
+def test_the_sweep_runs_on_its_schedule_until_the_stack_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local.jobs import LocalJobs
+
+    no_services: Any = None  # the sweep is replaced: nothing is called
+    jobs = LocalJobs(
+        {}, no_services, bucket="b", prefix="videos/", account="0", region="us-west-2", sweep_seconds=0.02
+    )
+    runs = threading.Semaphore(0)
+    monkeypatch.setattr(jobs, "sweep", runs.release)
+    jobs.start()
+    try:
+        assert runs.acquire(timeout=5) and runs.acquire(timeout=5)  # at least twice
+    finally:
+        jobs.stop()
+    assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("local-jobs-"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"WEBHOOK_URL": "ftp://example.com/hook"}, "WEBHOOK_URL"),
+        ({"LUX_LOCAL_SWEEP_SECONDS": "soon"}, "LUX_LOCAL_SWEEP_SECONDS"),
+        ({"LUX_LOCAL_SWEEP_SECONDS": "0"}, "LUX_LOCAL_SWEEP_SECONDS"),
+    ],
+)
+def test_make_dev_names_a_bad_jobs_setting(environ: dict[str, str], problem: str) -> None:
+    from local.stack import LocalStackError
+
+    with pytest.raises(LocalStackError, match=problem):
+        LocalSettings.from_env(environ)
+
+
+def test_make_dev_reads_the_webhook_and_sweep_settings() -> None:
+    settings = LocalSettings.from_env(
+        {"WEBHOOK_URL": "http://127.0.0.1:9/h", "WEBHOOK_SECRET": "s3cret", "LUX_LOCAL_SWEEP_SECONDS": "5"}
+    )
+    assert (settings.webhook_url, settings.webhook_secret, settings.sweep_seconds) == (
+        "http://127.0.0.1:9/h",
+        "s3cret",
+        5.0,
+    )
