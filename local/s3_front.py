@@ -203,24 +203,12 @@ class S3Front:
         response_headers: list[tuple[str, str]],
         request_id: str,
     ) -> None:
-        """S3's ``Object Created`` for a stored object (path-style ``/<bucket>/<key>``)."""
-        bucket, _, key = path.lstrip("/").partition("/")
-        query = dict(request.query)
-        if not key or "partNumber" in query:
+        """S3's ``Object Created`` for a request that stored an object (``s3_framing.stored_object``)."""
+        stored = s3_framing.stored_object(request, path, length)
+        if stored is None or self.on_object_created is None:
             return
-        if (
-            request.method == "PUT"
-            and "uploadId" not in query
-            and not set(query) & {"tagging", "acl", "retention", "legal-hold"}
-        ):
-            copied = request.header("x-amz-copy-source") is not None
-            reason, size = ("CopyObject", None) if copied else ("PutObject", length)
-        elif request.method == "POST" and "uploadId" in query:
-            reason, size = "CompleteMultipartUpload", None
-        else:
-            return
+        bucket, key, reason, size = stored
         etag = next((v for k, v in response_headers if k.lower() == "etag"), "")
-        assert self.on_object_created is not None
         try:
             self.on_object_created(bucket, key, size=size, etag=etag, reason=reason, request_id=request_id)
         except Exception:  # the upload succeeded: a failing event consumer must not turn it into a 500

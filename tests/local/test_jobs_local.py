@@ -406,11 +406,12 @@ def test_the_sweep_runs_on_its_schedule_until_the_stack_stops(monkeypatch: pytes
     runs = threading.Semaphore(0)
     monkeypatch.setattr(jobs, "sweep", runs.release)
     jobs.start()
+    threads = list(jobs._threads)
     try:
         assert runs.acquire(timeout=5) and runs.acquire(timeout=5)  # at least twice
     finally:
         jobs.stop()
-    assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("local-jobs-"))
+    assert threads and not any(thread.is_alive() for thread in threads)
 
 
 @pytest.mark.parametrize(
