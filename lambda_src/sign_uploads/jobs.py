@@ -437,7 +437,7 @@ def status_view(record: Mapping[str, Any], *, public_base_url: str, now: float) 
         "filesExpected": len(files),
         "retainedUntil": iso(record.get(TTL_ATTRIBUTE)),
     }
-    for extra in ("error", "progress", "renditions", "estimatedCost", "source"):
+    for extra in ("error", "progress", "renditions", "estimatedCost", "source", "thumbnailUrl"):
         if extra in record:
             view[extra] = record[extra]
     if "deletedAt" in record:
