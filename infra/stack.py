@@ -13,6 +13,7 @@ import pulumi
 
 from infra import signer as signer_module
 from infra import storage
+from infra import transcoding as transcoding_module
 from infra.api import SignerApi, SignerApiArgs
 from infra.cdn import Cdn, CdnArgs
 from infra.config import StackConfig
@@ -77,6 +78,10 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 api_execution_arn=api.api.execution_arn,
             ),
         )
+    transcoder = transcoding_module.declare(
+        config.transcoding, bucket_name=media.bucket.bucket, bucket_arn=media.bucket.arn,
+        public_base_url=cdn.base_url,
+    )  # fmt: skip
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -93,10 +98,13 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 health_check_function_name=None
                 if config.health_check is None
                 else config.health_check.function_name,
+                transcoding_function_name=None if transcoder is None else transcoder.function_name,
             ),
             signer_log_group_name=signer.log_group.name,
         ),
     )
+    if transcoder is not None:
+        transcoder.budget(monitoring.topic_arn)
 
     return {
         "bucketName": media.bucket.bucket,

@@ -33,6 +33,8 @@ from infra.config.slices import (
     StackConfig,
     StorageConfig,
 )
+from infra.config.transcoding import DEFAULTS as TRANSCODING_DEFAULTS
+from infra.config.transcoding import TranscodingConfig, transcoding_config
 from infra.config.values import PROJECT, ConfigError
 from lambda_src.sign_uploads import config as signer_limits
 
@@ -52,6 +54,7 @@ __all__ = [
     "SignerConfig",
     "StackConfig",
     "StorageConfig",
+    "TranscodingConfig",
     "available_stacks",
     "engine_config",
     "from_stack_file",
@@ -101,6 +104,8 @@ DEFAULTS: dict[str, Any] = {
     # The key the signer's subject folders are HMACs under (a Secrets Manager secret you create:
     # docs/configuration.md); required when jwtIssuer is set.
     "subjectKeySecretName": None,
+    # Cloud transcoding on MediaConvert (infra/config/transcoding.py, docs/transcoding.md).
+    **TRANSCODING_DEFAULTS,
 }
 
 
@@ -239,6 +244,10 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             alarm_email=v.matching(raw, "alarmEmail", None, v.EMAIL, "is not an email address"),
         ),
         health_check=health_check,
+        transcoding=transcoding_config(
+            raw, name_prefix=name_prefix, stack=stack, region=region, prefix=prefix, retention=retention,
+            tags=dict(v.default_tags(default_tags, stack)),
+        ),  # fmt: skip
     )
 
 

@@ -42,6 +42,8 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("lux:monitoring:Monitoring", name, None, opts)
         config, targets = args.config, args.targets
         child = pulumi.ResourceOptions(parent=self)
+        # The transcoding cost budget notifies the stack-region topic (only when transcoding is on).
+        self._budgets = targets.transcoding_function_name is not None
         prefix = config.name_prefix
 
         topic_names = alarm_topic_names(prefix, config.region)
@@ -99,6 +101,7 @@ class Monitoring(pulumi.ComponentResource):
                 distribution_id=targets.distribution_id,
                 health_check_function=targets.health_check_function_name,
                 waf_web_acl=targets.waf_web_acl_name,
+                transcoding_function=targets.transcoding_function_name,
                 alarm_arns=pulumi.Output.all(*[alarm.arn for alarm in self.alarms.values()]),
             ).apply(
                 lambda v: json.dumps(
@@ -124,7 +127,9 @@ class Monitoring(pulumi.ComponentResource):
             description=f"Encrypts the {topic_name} SNS topic; CloudWatch alarms may publish",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=account_id.apply(lambda account: json.dumps(policies.alarm_topic_key_policy(account))),
+            policy=account_id.apply(
+                lambda account: json.dumps(policies.alarm_topic_key_policy(account, self._budgets))
+            ),
             opts=opts,
         )
         aws.kms.Alias(
@@ -141,7 +146,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{resource_name}-policy",
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, account_id).apply(
-                lambda values: json.dumps(policies.alarm_topic_policy(values[0], values[1]))
+                lambda values: json.dumps(policies.alarm_topic_policy(values[0], values[1], self._budgets))
             ),
             opts=opts,
         )

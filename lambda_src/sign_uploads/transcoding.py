@@ -48,6 +48,13 @@ TOO_LONG, TOO_LARGE, NOT_A_VIDEO = "too_long", "source_too_large", "not_a_video"
 TRANSCODE_FAILED, CANCELED = "transcode_failed", "canceled"
 
 
+# The variables :meth:`Settings.environment` writes (the Pulumi program fills them from outputs).
+ENVIRONMENT_KEYS = (
+    "MEDIACONVERT_QUEUE_ARN", "MEDIACONVERT_ROLE_ARN", "MAX_SOURCE_SECONDS", "MAX_SOURCE_BYTES",
+    "INCLUDE_1080P", "SD_RATE_PER_MINUTE", "HD_RATE_PER_MINUTE",
+)  # fmt: skip
+
+
 class SettingsError(Exception):
     """The function is deployed with a bad environment (names the variable)."""
 
@@ -228,13 +235,6 @@ def request_token(pk: str, completed_at: Any) -> str:
 
 
 # --- MediaConvert's state-change events -----------------------------------------------------------
-
-
-class Change(NamedTuple):
-    """What one state-change event does: the new status and record fields (None: nothing)."""
-
-    status: str | None
-    fields: dict[str, Any]
 
 
 def s3_path(url: str, bucket: str, job_prefix: str) -> str | None:
