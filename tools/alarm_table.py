@@ -37,6 +37,8 @@ PLACEHOLDER_TARGETS = AlarmTargets(
     distribution_id="<distributionId>",
     health_check_function_name=f"{PROJECT}-<stack>-healthcheck",
     waf_web_acl_name=f"{PROJECT}-<stack>-cdn",
+    # Only with `transcoding` on (docs/transcoding.md).
+    transcoding_function_name=f"{PROJECT}-<stack>-transcoding",
 )
 
 COMPARISONS = {
