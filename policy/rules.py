@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy import rules_edge, rules_monitoring
+from policy import rules_edge, rules_monitoring, rules_transcoding
 
 Props = Mapping[str, Any]
 
@@ -176,7 +176,9 @@ def lambda_trust_is_lambda_only(resource_type: str, props: Props) -> list[str]:
     return violations
 
 
-ALLOWED_TRUSTED_SERVICES = frozenset({"lambda.amazonaws.com", "scheduler.amazonaws.com"})
+ALLOWED_TRUSTED_SERVICES = frozenset(
+    {"lambda.amazonaws.com", "scheduler.amazonaws.com", rules_transcoding.MEDIACONVERT}
+)
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,9 @@ def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
     ]
 
 
-RESOURCE_RULES.update({**rules_monitoring.RESOURCE_RULES, **rules_edge.RESOURCE_RULES})
+RESOURCE_RULES.update(
+    {**rules_monitoring.RESOURCE_RULES, **rules_edge.RESOURCE_RULES, **rules_transcoding.RESOURCE_RULES}
+)
 # Re-exported: the rules' one public module.
 bucket_acls_disabled = rules_monitoring.bucket_acls_disabled
 alarms_notify_on_alarm_and_ok = rules_monitoring.alarms_notify_on_alarm_and_ok
@@ -388,3 +392,4 @@ STACK_RULES: dict[str, tuple[str, Callable[[Iterable[StackResource]], list[str]]
         signer_role_is_least_privilege,
     ),
 }
+STACK_RULES.update(rules_transcoding.STACK_RULES)
