@@ -43,9 +43,10 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 QUEUE_FULL_RETRY_AFTER_SECONDS = 30
 # While an upload streams in, the free space is checked again after every this many bytes.
 SPACE_CHECK_INTERVAL_BYTES = 16 * 1024 * 1024
-# The processor's own ids are 32 hex digits; a job started by a raw upload's event keeps the upload
-# job's id (the signer's pattern, which those also match).
-_JOB_ID = re.compile(JOB_ID_PATTERN)
+# The processor's own ids (and the seed's /media alias) are 32 hex digits; a job started by a raw
+# upload's event keeps the upload job's id, so the status route takes the signer's pattern.
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_ANY_JOB_ID = re.compile(JOB_ID_PATTERN)
 
 
 class ApiError(Exception):
@@ -175,7 +176,7 @@ def create_app(
 
     @app.get("/api/videos/{job_id}", name="get_video")
     async def get_video(job_id: str) -> JSONResponse:
-        job = store.get(job_id) if _JOB_ID.match(job_id) else None
+        job = store.get(job_id) if _ANY_JOB_ID.fullmatch(job_id) else None
         if job is None:
             raise ApiError(
                 404, "job_not_found", f"No video job '{job_id}'.", [{"field": "jobId", "problem": "unknown"}]
