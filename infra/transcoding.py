@@ -50,6 +50,10 @@ class TranscodingArgs:
     event_bus_arn: pulumi.Input[str]
 
 
+def _variable(environment: pulumi.Output[dict[str, str]], key: str) -> pulumi.Output[str]:
+    return environment.apply(lambda env: env[key])
+
+
 class Transcoding(pulumi.ComponentResource):
     """Owns the queue, both roles, the function and its rules; :meth:`budget` adds the cost budget."""
 
@@ -113,7 +117,7 @@ class Transcoding(pulumi.ComponentResource):
                 jobs_table=args.jobs_table_name,
                 event_bus_name=args.event_bus_name,
             ),
-            **{key: settings.apply(lambda env, k=key: env[k]) for key in ENVIRONMENT_KEYS},
+            **{key: _variable(settings, key) for key in ENVIRONMENT_KEYS},
         }
         deployed = python_function(
             name,
@@ -123,14 +127,22 @@ class Transcoding(pulumi.ComponentResource):
                 role_description="Transcoding: CreateJob on the stack's queue, passes only the MediaConvert role",
                 policy_name="transcoding",
                 permissions=lambda log_group_arn: pulumi.Output.all(
-                    args.bucket_arn, args.jobs_table_arn, args.event_bus_arn, self.queue.arn,
+                    args.bucket_arn,
+                    args.jobs_table_arn,
+                    args.event_bus_arn,
+                    self.queue.arn,
                     self.mediaconvert_role.arn,
                 ).apply(
                     lambda v: transcoding_policies.transcoding_function_permissions(
-                        log_group_arn, bucket_arn=v[0], prefix=config.prefix, table_arn=v[1], bus_arn=v[2],
-                        queue_arn=v[3], mediaconvert_role_arn=v[4],
+                        log_group_arn,
+                        bucket_arn=v[0],
+                        prefix=config.prefix,
+                        table_arn=v[1],
+                        bus_arn=v[2],
+                        queue_arn=v[3],
+                        mediaconvert_role_arn=v[4],
                     )
-                ),  # fmt: skip
+                ),
                 source_dir=signer.SOURCE_DIR,
                 memory_mb=MEMORY_MB,
                 timeout_seconds=TIMEOUT_SECONDS,

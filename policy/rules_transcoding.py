@@ -83,9 +83,15 @@ def queue_is_active_on_demand_and_bounded(resource_type: str, props: Props) -> l
                           "(RESERVED commits to 12 months of payment)")  # fmt: skip
     jobs = props.get("concurrentJobs")
     # The engine hands numbers over as floats.
-    bounded = isinstance(jobs, int | float) and not isinstance(jobs, bool) and float(jobs).is_integer()
-    if not bounded or not 1 <= jobs <= MAX_CONCURRENT_JOBS:
-        violations.append(f"queue {props.get('name')} concurrentJobs {jobs!r}: bound it (1-{MAX_CONCURRENT_JOBS})")
+    if (
+        isinstance(jobs, bool)
+        or not isinstance(jobs, int | float)
+        or not float(jobs).is_integer()
+        or not 1 <= jobs <= MAX_CONCURRENT_JOBS
+    ):
+        violations.append(
+            f"queue {props.get('name')} concurrentJobs {jobs!r}: bound it (1-{MAX_CONCURRENT_JOBS})"
+        )
     return violations
 
 
@@ -111,7 +117,10 @@ def mediaconvert_roles_read_sources_write_objects(resources: Iterable[Any]) -> l
         for statement in _statements(r.props.get("policy")):
             if statement.get("Effect") != "Allow":
                 continue
-            actions, targets = _list(statement.get("Action")), [str(t) for t in _list(statement.get("Resource"))]
+            actions, targets = (
+                _list(statement.get("Action")),
+                [str(t) for t in _list(statement.get("Resource"))],
+            )
             if actions == ["s3:GetObject"] and targets and all(t.startswith("arn:aws:s3:::") and t.endswith("/source.*")
                                                                for t in targets):  # fmt: skip
                 continue

@@ -245,9 +245,14 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
         ),
         health_check=health_check,
         transcoding=transcoding_config(
-            raw, name_prefix=name_prefix, stack=stack, region=region, prefix=prefix, retention=retention,
+            raw,
+            name_prefix=name_prefix,
+            stack=stack,
+            region=region,
+            prefix=prefix,
+            retention=retention,
             tags=dict(v.default_tags(default_tags, stack)),
-        ),  # fmt: skip
+        ),
     )
 
 

@@ -81,7 +81,11 @@ def transcoding_config(
         prefix=prefix,
         log_retention_days=retention,
         max_duration_seconds=v.integer(
-            raw, "transcodingMaxDurationSeconds", limits.DEFAULT_MAX_DURATION_SECONDS, 1, MAX_DURATION_LIMIT_SECONDS
+            raw,
+            "transcodingMaxDurationSeconds",
+            limits.DEFAULT_MAX_DURATION_SECONDS,
+            1,
+            MAX_DURATION_LIMIT_SECONDS,
         ),
         max_source_bytes=v.integer(
             raw, "transcodingMaxSourceBytes", limits.DEFAULT_MAX_SOURCE_BYTES, 1, MAX_SOURCE_LIMIT_BYTES

@@ -164,7 +164,10 @@ def transcoding_widgets(metric_widget: Any, function_name: str) -> list[dict[str
     return [
         metric_widget(
             "Transcoding: jobs submitted / ready / failed / refused (over a limit)",
-            [[ns, name, *fn, {"stat": "Sum"}] for name in ("JobsSubmitted", "JobsReady", "JobsFailed", "SourcesRefused")],
+            [
+                [ns, name, *fn, {"stat": "Sum"}]
+                for name in ("JobsSubmitted", "JobsReady", "JobsFailed", "SourcesRefused")
+            ],
             0,
             33,
         ),

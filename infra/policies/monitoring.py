@@ -57,9 +57,12 @@ def alarm_topic_key_policy(account_id: str, budgets: bool = False) -> dict[str, 
     if budgets:
         statements.append(
             allow_service(
-                "BudgetsPublish", BUDGETS_SERVICE, ["kms:Decrypt", "kms:GenerateDataKey*"], "*",
+                "BudgetsPublish",
+                BUDGETS_SERVICE,
+                ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "*",
                 same_account(account_id),
-            )  # fmt: skip
+            )
         )
     return document(*statements)
 
@@ -95,7 +98,10 @@ def alarm_topic_policy(topic_arn: str, account_id: str, budgets: bool = False) -
     ]
     if budgets:
         statements.insert(
-            1, allow_service("BudgetsPublish", BUDGETS_SERVICE, "sns:Publish", topic_arn, same_account(account_id))
+            1,
+            allow_service(
+                "BudgetsPublish", BUDGETS_SERVICE, "sns:Publish", topic_arn, same_account(account_id)
+            ),
         )
     return document(*statements)
 

@@ -63,7 +63,11 @@ def transcoding_function_permissions(
 
 def submit_rule_pattern(bus_source: str, detail_type: str) -> dict[str, Any]:
     """Completed upload jobs that hold a raw video (``detail.source.path`` is ``source.<ext>``)."""
-    return {"source": [bus_source], "detail-type": [detail_type], "detail": {"source": {"path": [{"prefix": "source."}]}}}
+    return {
+        "source": [bus_source],
+        "detail-type": [detail_type],
+        "detail": {"source": {"path": [{"prefix": "source."}]}},
+    }
 
 
 STATE_CHANGE_STATUSES = ("PROGRESSING", "STATUS_UPDATE", "COMPLETE", "ERROR", "CANCELED")

@@ -69,7 +69,9 @@ class AwsServices:
             import boto3
 
             endpoint = self.config.endpoint_url if service == "s3" else None
-            self._clients[service] = boto3.client(service, region_name=self.config.region, endpoint_url=endpoint)
+            self._clients[service] = boto3.client(
+                service, region_name=self.config.region, endpoint_url=endpoint
+            )
         return self._clients[service]
 
     def probe(self, file_url: str) -> dict[str, Any]:
@@ -79,7 +81,11 @@ class AwsServices:
         return str(self._client("mediaconvert").create_job(**request)["Job"]["Id"])
 
     def list_keys(self, prefix: str) -> list[str]:
-        pages = self._client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket, Prefix=prefix)
+        pages = (
+            self._client("s3")
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.config.bucket, Prefix=prefix)
+        )
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
     def copy_in_place(self, key: str, content_type: str, cache_control: str) -> None:
@@ -97,7 +103,9 @@ class AwsServices:
         if self.config.event_bus_name is None or not entries:
             return
         bus = self.config.event_bus_name
-        reply = self._client("events").put_events(Entries=[{**entry, "EventBusName": bus} for entry in entries])
+        reply = self._client("events").put_events(
+            Entries=[{**entry, "EventBusName": bus} for entry in entries]
+        )
         if reply.get("FailedEntryCount"):
             raise RuntimeError(f"PutEvents failed for {reply['FailedEntryCount']} entries")
 
@@ -198,7 +206,8 @@ def _probe(services: Services, file_url: str) -> dict[str, Any]:
     except Exception as failure:
         code = str(getattr(failure, "response", {}).get("Error", {}).get("Code", ""))
         if code in ("BadRequestException", "UnprocessableEntityException"):
-            raise transcoding.Refusal(transcoding.NOT_A_VIDEO, f"MediaConvert cannot read the source: {failure}")
+            message = f"MediaConvert cannot read the source: {failure}"
+            raise transcoding.Refusal(transcoding.NOT_A_VIDEO, message) from failure
         raise
 
 
@@ -238,7 +247,13 @@ def state_change(
         updated = _fail(record, transcoding.failure(detail), config, table, services, now=now)
         if updated is not None:
             _metric("JobsFailed")
-    _log({**log, "outcome": "applied" if updated else "stale_or_ignored", "status": (updated or {}).get("status")})
+    _log(
+        {
+            **log,
+            "outcome": "applied" if updated else "stale_or_ignored",
+            "status": (updated or {}).get("status"),
+        }
+    )
     return None if updated is None else str(updated["status"])
 
 

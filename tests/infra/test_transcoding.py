@@ -65,11 +65,17 @@ def test_mediaconvert_reads_only_sources_and_writes_only_under_the_prefix(on: Pl
     assert statement(permissions, "ReadSources")["Resource"] == f"{bucket}/videos/*/source.*"
     assert statement(permissions, "ReadSources")["Action"] == "s3:GetObject"
     assert statement(permissions, "WriteOutputs") == {
-        "Sid": "WriteOutputs", "Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{bucket}/videos/*"}
+        "Sid": "WriteOutputs",
+        "Effect": "Allow",
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket}/videos/*",
+    }
     assert len(permissions["Statement"]) == 2
 
 
-def test_the_function_creates_jobs_only_on_the_queue_and_passes_only_the_role_to_mediaconvert(on: Plan) -> None:
+def test_the_function_creates_jobs_only_on_the_queue_and_passes_only_the_role_to_mediaconvert(
+    on: Plan,
+) -> None:
     permissions = document(on.one(ROLE_POLICY, "transcoding-permissions"), "policy")
     create = statement(permissions, "CreateJobsOnTheStacksQueue")
     assert create["Action"] == "mediaconvert:CreateJob"
@@ -92,7 +98,9 @@ def pattern(plan: Plan, name: str) -> dict[str, Any]:
     return json.loads(plan.one(RULE, name).inputs["eventPattern"])
 
 
-def test_the_rules_match_completed_raw_uploads_on_the_jobs_bus_and_this_queues_state_changes(on: Plan) -> None:
+def test_the_rules_match_completed_raw_uploads_on_the_jobs_bus_and_this_queues_state_changes(
+    on: Plan,
+) -> None:
     submit = on.one(RULE, "transcoding-submit").inputs
     assert submit["eventBusName"] == "lux-video-dev-jobs"
     assert pattern(on, "transcoding-submit") == {
@@ -106,7 +114,10 @@ def test_the_rules_match_completed_raw_uploads_on_the_jobs_bus_and_this_queues_s
     assert states["detail-type"] == ["MediaConvert Job State Change"]
     [queue] = states["detail"]["queue"]
     assert ":queues/lux-video-dev-transcoding" in queue
-    assert {t.name for t in on.of_type(TARGET)} >= {"transcoding-submit-target", "transcoding-state-change-target"}
+    assert {t.name for t in on.of_type(TARGET)} >= {
+        "transcoding-submit-target",
+        "transcoding-state-change-target",
+    }
     invokes = {p.name: p.inputs for p in on.of_type(PERMISSION) if p.name.startswith("transcoding-")}
     assert {p["principal"] for p in invokes.values()} == {"events.amazonaws.com"} and len(invokes) == 2
 
@@ -138,4 +149,9 @@ def test_alarms_dashboard_and_budget_watch_transcoding(on: Plan) -> None:
 def test_bad_transcoding_values_are_refused_naming_the_key(key: str, value: str) -> None:
     raw = {"bucketName": "lux-video-test", "transcoding": "true", key: value}
     with pytest.raises(ConfigError, match=key):
-        parse(raw, stack="dev", region="us-west-2", default_tags={"tags": {"project": "lux-video", "stack": "dev"}})
+        parse(
+            raw,
+            stack="dev",
+            region="us-west-2",
+            default_tags={"tags": {"project": "lux-video", "stack": "dev"}},
+        )

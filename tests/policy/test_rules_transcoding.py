@@ -54,7 +54,9 @@ def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
                                           "Resource": "arn:aws:mediaconvert:us-west-2:1:queues/*"}), "stack's queue"),
     ],
 )  # fmt: skip
-def test_a_widened_transcoding_function_grant_is_caught(change: Callable[[dict[str, Any]], None], fragment: str) -> None:
+def test_a_widened_transcoding_function_grant_is_caught(
+    change: Callable[[dict[str, Any]], None], fragment: str
+) -> None:
     violations = edit_policy("transcoding-permissions", change)
     assert any(fragment in v for v in violations), violations
 
@@ -85,11 +87,15 @@ def widen_mediaconvert_role(change: Callable[[dict[str, Any]], None]) -> list[st
 @pytest.mark.parametrize(
     "change",
     [
-        lambda d: d["Statement"][0].update(Resource="arn:aws:s3:::lux-video-dev-262a61d7/*"),  # read everything
+        lambda d: d["Statement"][0].update(
+            Resource="arn:aws:s3:::lux-video-dev-262a61d7/*"
+        ),  # read everything
         lambda d: d["Statement"][1].update(Action=["s3:PutObject", "s3:DeleteObject"]),
         lambda d: d["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
     ],
 )
 def test_a_widened_mediaconvert_role_is_caught(change: Callable[[dict[str, Any]], None]) -> None:
     violations = widen_mediaconvert_role(change)
-    assert violations and all(v.startswith("mediaconvert-role-least-privilege: ") for v in violations), violations
+    assert violations and all(v.startswith("mediaconvert-role-least-privilege: ") for v in violations), (
+        violations
+    )

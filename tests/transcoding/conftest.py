@@ -16,6 +16,7 @@ from lambda_src.sign_uploads import transcoding, transcoding_handler
 from lambda_src.sign_uploads.config import load_config
 from tests.jobs.conftest import cloud, moto_endpoint  # noqa: F401 - fixtures
 from tests.jobs.test_lifecycle import sign, upload
+from tests.processor.conftest import clips, publisher, settings, wait  # noqa: F401 - fixtures
 from tests.signer.conftest import signer_env  # noqa: F401 - fixture
 from tests.signer.support import ACCOUNT_ID, REGION
 
@@ -67,11 +68,13 @@ def envelope(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def uploaded_source(cloud: dict[str, Any], payload: bytes = b"\0" * 2048, path: str = "source.mp4") -> dict[str, Any]:
+def uploaded_source(
+    env: dict[str, Any], payload: bytes = b"\0" * 2048, path: str = "source.mp4"
+) -> dict[str, Any]:
     """Sign and upload a raw video; the ``Upload Job Completed`` event the jobs function put."""
     signed = sign({path: payload}, SUBJECT)
-    upload(signed, {path: payload}, cloud)
-    completed = [e for e in cloud["services"].published if e["DetailType"] == "Upload Job Completed"]
+    upload(signed, {path: payload}, env)
+    completed = [e for e in env["services"].published if e["DetailType"] == "Upload Job Completed"]
     assert len(completed) == 1
     return {"signed": signed, "event": envelope(completed[0])}
 

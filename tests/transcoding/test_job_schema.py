@@ -19,7 +19,6 @@ from lambda_src.sign_uploads import events, transcoding_handler
 from processor.app import create_app
 from processor.settings import ProcessorSettings
 from tests.jobs.test_lifecycle import api
-from tests.processor.conftest import clips, publisher, settings, wait  # noqa: F401 - fixtures
 from tests.processor.processor_fakes import CDN, RecordingPublisher
 from tests.signer.support import BUCKET
 from tests.transcoding.conftest import SUBJECT, probe_reply, uploaded_source
@@ -61,12 +60,18 @@ def raw_upload_event(job_id: str) -> dict[str, Any]:
     record = {"pk": job_id, "jobId": job_id, "prefix": f"videos/{job_id}/", "status": "complete",
               "files": {"source.mp4": {"s": 1, "a": 1}}, "completedAt": 0}  # fmt: skip
     entry = events.job_event(events.UPLOAD_JOB_COMPLETED, record, public_base_url=CDN, now=0)
-    return {"source": entry["Source"], "detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}
+    return {
+        "source": entry["Source"],
+        "detail-type": entry["DetailType"],
+        "detail": json.loads(entry["Detail"]),
+    }
 
 
 @pytest.fixture
 def processor(
-    settings: ProcessorSettings, publisher: RecordingPublisher, clips: dict[str, Path]  # noqa: F811
+    settings: ProcessorSettings,
+    publisher: RecordingPublisher,
+    clips: dict[str, Path],
 ) -> Iterator[tuple[TestClient, list[str]]]:
     fetched: list[str] = []
 
@@ -79,7 +84,7 @@ def processor(
         yield client, fetched
 
 
-def settle(client: TestClient, job_id: str, wait: Callable[..., Any]) -> dict[str, Any]:  # noqa: F811
+def settle(client: TestClient, job_id: str, wait: Callable[..., Any]) -> dict[str, Any]:
     def finished() -> dict[str, Any] | None:
         body = valid(client.get(f"/api/videos/{job_id}").json())
         return body if body["status"] in ("ready", "failed") else None
@@ -87,7 +92,7 @@ def settle(client: TestClient, job_id: str, wait: Callable[..., Any]) -> dict[st
     return wait(finished)
 
 
-def local_ready(processor: tuple[TestClient, list[str]], wait: Callable[..., Any]) -> dict[str, Any]:  # noqa: F811
+def local_ready(processor: tuple[TestClient, list[str]], wait: Callable[..., Any]) -> dict[str, Any]:
     client, fetched = processor
     job_id = "clip-0001"
     on_event = client.app.state.on_job_event  # type: ignore[attr-defined]
@@ -101,7 +106,9 @@ def local_ready(processor: tuple[TestClient, list[str]], wait: Callable[..., Any
 
 
 def test_the_processor_starts_from_the_raw_uploads_event_and_from_post(
-    processor: tuple[TestClient, list[str]], wait: Callable[..., Any], clips: dict[str, Path]  # noqa: F811
+    processor: tuple[TestClient, list[str]],
+    wait: Callable[..., Any],
+    clips: dict[str, Path],
 ) -> None:
     body = local_ready(processor, wait)
     assert body["status"] == "ready" and body["playbackUrl"] == f"{CDN}/videos/clip-0001/master.m3u8"
@@ -136,7 +143,7 @@ def cloud_ready(transcoder: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     view()  # processing
     base = f"s3://{BUCKET}/{prefix}"
     output = {"durationInMs": 2000, "videoDetails": {"widthInPx": 480, "heightInPx": 360}}
-    complete = {"outputGroupDetails": [
+    complete: dict[str, Any] = {"outputGroupDetails": [
         {"outputDetails": [{**output, "outputFilePaths": [base + "master_360p.m3u8"]}],
          "playlistFilePaths": [base + "master.m3u8"], "type": "HLS_GROUP"},
         {"outputDetails": [{**output, "outputFilePaths": [base + "video_360p.mp4"]}], "type": "FILE_GROUP"},
@@ -147,7 +154,9 @@ def cloud_ready(transcoder: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
 
 
 def test_the_processor_and_the_cloud_give_the_same_job_json_for_the_same_clip(
-    processor: tuple[TestClient, list[str]], wait: Callable[..., Any], transcoder: dict[str, Any]  # noqa: F811
+    processor: tuple[TestClient, list[str]],
+    wait: Callable[..., Any],
+    transcoder: dict[str, Any],
 ) -> None:
     local = local_ready(processor, wait)
     cloud, statuses = cloud_ready(transcoder)
@@ -157,7 +166,9 @@ def test_the_processor_and_the_cloud_give_the_same_job_json_for_the_same_clip(
     assert local["error"] is None and "error" not in cloud
     for body in (local, cloud):
         assert body["playbackUrl"].endswith("/master.m3u8")
-    shape = [[(r["name"], r["width"], r["height"], sorted(r)) for r in b["renditions"]] for b in (local, cloud)]
+    shape = [
+        [(r["name"], r["width"], r["height"], sorted(r)) for r in b["renditions"]] for b in (local, cloud)
+    ]
     assert shape[0] == shape[1] == [("360p", 480, 360, ["height", "mp4Url", "name", "playlistUrl", "width"])]
 
 

@@ -58,11 +58,15 @@ def test_the_settings_document_is_a_valid_create_job_request() -> None:
 
 
 @pytest.mark.parametrize(
-    "info", [LANDSCAPE, transcoding.SourceInfo(10, 1080, 1920, False), transcoding.SourceInfo(5, 320, 240, True)]
+    "info",
+    [LANDSCAPE, transcoding.SourceInfo(10, 1080, 1920, False), transcoding.SourceInfo(5, 320, 240, True)],
 )
 def test_every_built_request_is_valid_against_the_model(info: transcoding.SourceInfo) -> None:
     assert model_problems(built(info)) == []
-    assert model_problems(built(info, transcoding.Settings(**{**SETTINGS.__dict__, "include_1080p": True}))) == []
+    assert (
+        model_problems(built(info, transcoding.Settings(**{**SETTINGS.__dict__, "include_1080p": True})))
+        == []
+    )
 
 
 def test_the_model_check_catches_a_wrong_enum_and_an_unknown_member() -> None:
@@ -103,6 +107,8 @@ def test_outputs_go_under_the_jobs_folder_with_the_documented_names() -> None:
     groups = {g["CustomName"]: g["OutputGroupSettings"] for g in request["Settings"]["OutputGroups"]}
     assert groups["hls"]["HlsGroupSettings"]["Destination"] == "s3://lux-video-test/videos/j1/master"
     assert groups["mp4"]["FileGroupSettings"]["Destination"] == "s3://lux-video-test/videos/j1/video"
-    assert groups["thumbnail"]["FileGroupSettings"]["Destination"] == "s3://lux-video-test/videos/j1/thumbnail"
+    assert (
+        groups["thumbnail"]["FileGroupSettings"]["Destination"] == "s3://lux-video-test/videos/j1/thumbnail"
+    )
     assert request["Settings"]["Inputs"][0]["FileInput"] == "s3://lux-video-test/videos/j1/source.mov"
     assert (request["Queue"], request["Role"]) == (SETTINGS.queue_arn, SETTINGS.role_arn)

@@ -17,7 +17,7 @@ from tests.transcoding.test_submit import MEDIACONVERT_JOB
 MC_JOB_ID = MEDIACONVERT_JOB["Id"]
 
 
-def mediaconvert_event(status: str, pk: str, queue: str = QUEUE_ARN, **detail: Any) -> dict[str, Any]:
+def mediaconvert_event(status: str, pk: str, *, queue: str = QUEUE_ARN, **detail: Any) -> dict[str, Any]:
     return {
         "version": "0",
         "id": "3b1f7d4a-1b4f-9e3c-3f1e-2c0c1b2a3d4e",
@@ -95,7 +95,7 @@ def test_progress_then_complete_makes_the_job_ready_with_renditions_cost_and_cac
     env, pk, prefix = processing, processing["pk"], processing["prefix"]
     view = deliver(env, mediaconvert_event("PROGRESSING", pk))
     assert (view["status"], view["progress"]) == ("processing", 0)
-    update = {"framesDecoded": 450, "jobProgress": {"phaseProgress": {}, "jobPercentComplete": 50,
+    update: dict[str, Any] = {"framesDecoded": 450, "jobProgress": {"phaseProgress": {}, "jobPercentComplete": 50,
                                                     "currentPhase": "TRANSCODING", "retryCount": 0}}  # fmt: skip
     view = deliver(env, mediaconvert_event("STATUS_UPDATE", pk, **update))
     assert (view["status"], view["progress"]) == ("processing", 0.45)
@@ -118,8 +118,13 @@ def test_progress_then_complete_makes_the_job_ready_with_renditions_cost_and_cac
     for path in OUTPUTS:
         head = env["s3"].head_object(Bucket=BUCKET, Key=prefix + path)
         assert (head["ContentType"], head["CacheControl"]) == (
-            media.content_type_for(path), media.cache_control_for(path)), path
-    assert env["s3"].head_object(Bucket=BUCKET, Key=prefix + "master.m3u8")["CacheControl"] == "public, max-age=5"
+            media.content_type_for(path),
+            media.cache_control_for(path),
+        ), path
+    assert (
+        env["s3"].head_object(Bucket=BUCKET, Key=prefix + "master.m3u8")["CacheControl"]
+        == "public, max-age=5"
+    )
     [ready] = published(env, "Job Ready")
     assert ready["renditions"] == view["renditions"] and ready["playbackUrl"] == view["playbackUrl"]
     # A late progress event changes nothing.
@@ -127,14 +132,20 @@ def test_progress_then_complete_makes_the_job_ready_with_renditions_cost_and_cac
 
 
 def test_an_error_fails_the_job_with_mediaconverts_code_and_message(processing: dict[str, Any]) -> None:
-    message = "Demuxer: [ReadPacketData File read failed - end of file hit at length [13155]. Is file truncated?]"
-    view = deliver(processing, mediaconvert_event("ERROR", processing["pk"], errorCode=1040, errorMessage=message))
+    message = (
+        "Demuxer: [ReadPacketData File read failed - end of file hit at length [13155]. Is file truncated?]"
+    )
+    view = deliver(
+        processing, mediaconvert_event("ERROR", processing["pk"], errorCode=1040, errorMessage=message)
+    )
     assert view["status"] == jobs.FAILED
     assert view["error"] == {"code": "transcode_failed", "message": message, "mediaConvertErrorCode": 1040,
                              "mediaConvertJobId": MC_JOB_ID}  # fmt: skip
     assert published(processing, "Job Failed")[0]["error"] == view["error"]
     # COMPLETE after a failure is stale: the job stays failed, nothing is announced ready.
-    deliver(processing, mediaconvert_event("COMPLETE", processing["pk"], **complete_detail(processing["prefix"])))
+    deliver(
+        processing, mediaconvert_event("COMPLETE", processing["pk"], **complete_detail(processing["prefix"]))
+    )
     assert published(processing, "Job Ready") == []
 
 
@@ -145,12 +156,18 @@ def test_a_canceled_job_fails_as_canceled(processing: dict[str, Any]) -> None:
 
 def test_events_of_another_queue_or_an_unknown_job_change_nothing(processing: dict[str, Any]) -> None:
     other = QUEUE_ARN.replace("lux-video-test", "Default")
-    assert deliver(processing, mediaconvert_event("ERROR", processing["pk"], queue=other))["status"] == "processing"
+    assert (
+        deliver(processing, mediaconvert_event("ERROR", processing["pk"], queue=other))["status"]
+        == "processing"
+    )
     transcoding_handler.handler(mediaconvert_event("ERROR", "nope"), None, services=processing["transcoding"])
     assert published(processing, "Job Failed") == []
 
 
 def test_input_information_is_ignored(processing: dict[str, Any]) -> None:
-    info = {"inputDetails": [{"id": 1, "uri": "s3://x/source.mp4", "video": [{"bitDepth": 8, "codec": "H_264",
+    info: dict[str, Any] = {"inputDetails": [{"id": 1, "uri": "s3://x/source.mp4", "video": [{"bitDepth": 8, "codec": "H_264",
             "colorFormat": "YUV_420", "fourCC": "avc1", "frameRate": 30, "height": 1080, "width": 1920}]}]}  # fmt: skip
-    assert deliver(processing, mediaconvert_event("INPUT_INFORMATION", processing["pk"], **info))["progress"] == 0
+    assert (
+        deliver(processing, mediaconvert_event("INPUT_INFORMATION", processing["pk"], **info))["progress"]
+        == 0
+    )

@@ -50,7 +50,9 @@ def test_a_completed_raw_upload_is_probed_and_submitted_once(transcoder: dict[st
     pk = prefix[len("videos/") : -1]
     stored = transcoder["dynamodb"].get_item(TableName="lux-video-test-jobs", Key={"pk": {"S": pk}})["Item"]
     stubber = transcoder["stubber"]
-    stubber.add_response("probe", probe_reply(), {"InputFiles": [{"FileUrl": f"s3://{BUCKET}/{prefix}source.mp4"}]})
+    stubber.add_response(
+        "probe", probe_reply(), {"InputFiles": [{"FileUrl": f"s3://{BUCKET}/{prefix}source.mp4"}]}
+    )
     stubber.add_response(
         "create_job", {"Job": MEDIACONVERT_JOB},
         expected_create_job(prefix, pk, job_id, int(stored["completedAt"]["N"])),
@@ -116,5 +118,7 @@ def test_a_job_without_a_raw_video_announces_no_source() -> None:
 
     record = {"pk": "j", "jobId": "j", "prefix": "videos/j/", "status": "complete",
               "files": {"master.m3u8": {"s": 1, "a": 1}, "source.mkv": {"s": 1, "a": 1}}}  # fmt: skip
-    detail = json.loads(events.job_event("Upload Job Completed", record, public_base_url="https://c", now=0)["Detail"])
+    detail = json.loads(
+        events.job_event("Upload Job Completed", record, public_base_url="https://c", now=0)["Detail"]
+    )
     assert "source" not in detail
