@@ -106,7 +106,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
     if transcoder is not None:
         transcoder.budget(monitoring.topic_arn)
 
-    return {
+    outputs: dict[str, pulumi.Input[Any]] = {
         "bucketName": media.bucket.bucket,
         "region": config.region,
         "distributionId": cdn.distribution.id,
@@ -121,3 +121,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
         "dashboardName": monitoring.dashboard_name,
         "logBucketName": logs.bucket_name,
     }
+    if transcoder is not None:
+        # Only with cloud transcoding: the app then uploads a raw source.<ext> (docs/transcoding.md).
+        outputs["transcoding"] = True
+    return outputs

@@ -47,7 +47,9 @@ class Monitoring(pulumi.ComponentResource):
         prefix = config.name_prefix
 
         topic_names = alarm_topic_names(prefix, config.region)
-        self.topic = self._topic(f"{name}-alarms", topic_names[config.region], config.alarm_email, child)
+        self.topic = self._topic(
+            f"{name}-alarms", topic_names[config.region], config.alarm_email, child, budgets=self._budgets
+        )
         if config.region == CDN_METRICS_REGION:
             cdn_opts, self.cdn_topic = child, self.topic
         else:
@@ -118,9 +120,15 @@ class Monitoring(pulumi.ComponentResource):
         )
 
     def _topic(
-        self, resource_name: str, topic_name: str, email: str | None, opts: pulumi.ResourceOptions
+        self,
+        resource_name: str,
+        topic_name: str,
+        email: str | None,
+        opts: pulumi.ResourceOptions,
+        budgets: bool = False,
     ) -> aws.sns.Topic:
-        """An alarm topic encrypted with its own key (see policies.alarm_topic_key_policy)."""
+        """An alarm topic encrypted with its own key (see policies.alarm_topic_key_policy);
+        ``budgets``: AWS Budgets may publish too (the stack-region topic, with transcoding)."""
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         key = aws.kms.Key(
             f"{resource_name}-key",
@@ -128,7 +136,7 @@ class Monitoring(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=account_id.apply(
-                lambda account: json.dumps(policies.alarm_topic_key_policy(account, self._budgets))
+                lambda account: json.dumps(policies.alarm_topic_key_policy(account, budgets))
             ),
             opts=opts,
         )
@@ -146,7 +154,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{resource_name}-policy",
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, account_id).apply(
-                lambda values: json.dumps(policies.alarm_topic_policy(values[0], values[1], self._budgets))
+                lambda values: json.dumps(policies.alarm_topic_policy(values[0], values[1], budgets))
             ),
             opts=opts,
         )

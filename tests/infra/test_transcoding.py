@@ -155,3 +155,22 @@ def test_bad_transcoding_values_are_refused_naming_the_key(key: str, value: str)
             region="us-west-2",
             default_tags={"tags": {"project": "lux-video", "stack": "dev"}},
         )
+
+
+def test_the_app_config_says_when_the_cloud_transcodes(on: Plan) -> None:
+    from tools import cdn_config
+
+    assert on.outputs["transcoding"] is True and "transcoding" not in plan_for("dev").outputs
+    assert cdn_config.build(on.outputs, "dev")["cloudTranscoding"] is True
+    assert "cloudTranscoding" not in cdn_config.build(plan_for("dev").outputs, "dev")
+    with pytest.raises(cdn_config.CdnConfigError, match="transcoding"):
+        cdn_config.build({**on.outputs, "transcoding": "yes"}, "dev")
+
+
+def test_only_the_stack_region_topic_admits_budgets(on: Plan) -> None:
+    east = [p for p in on.of_type(TOPIC_POLICY) if p.name != "monitoring-alarms-policy"]
+    assert east and all("budgets" not in json.dumps(p.inputs) for p in east)
+    statements = json.loads(on.one(TOPIC_POLICY, "monitoring-alarms-policy").inputs["policy"])["Statement"]
+    [budgets] = [s for s in statements if s.get("Sid") == "BudgetsPublish"]
+    assert budgets["Principal"] == {"Service": "budgets.amazonaws.com"} and budgets["Action"] == "sns:Publish"
+    assert budgets["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
