@@ -24,7 +24,7 @@ from infra.lambda_function import PythonFunctionArgs, python_function
 from infra.policies import transcoding as transcoding_policies
 from lambda_src.sign_uploads import config as function_config
 from lambda_src.sign_uploads import events
-from lambda_src.sign_uploads.transcoding import ENVIRONMENT_KEYS, Settings
+from lambda_src.sign_uploads.transcoding import ENVIRONMENT_KEYS, Settings, load_template
 
 # On demand: billed per output minute, nothing when idle. A reserved queue is a 12-month commitment
 # per transcoding slot, worth it only for steady volume this stack does not have (docs/transcoding.md).
@@ -58,7 +58,9 @@ class Transcoding(pulumi.ComponentResource):
     """Owns the queue, both roles, the function and its rules; :meth:`budget` adds the cost budget."""
 
     def __init__(self, name: str, args: TranscodingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("lux:transcoding:Transcoding", name, None, opts)
+        # The job settings document (shipped in the function's zip, read from that same file) is the
+        # component's input, so the offline plan and `pulumi preview` show every output setting.
+        super().__init__("lux:transcoding:Transcoding", name, {"jobSettings": load_template()}, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
         self._name, self._config = name, config

@@ -174,3 +174,21 @@ def test_only_the_stack_region_topic_admits_budgets(on: Plan) -> None:
     [budgets] = [s for s in statements if s.get("Sid") == "BudgetsPublish"]
     assert budgets["Principal"] == {"Service": "budgets.amazonaws.com"} and budgets["Action"] == "sns:Publish"
     assert budgets["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_the_plan_shows_the_job_settings_the_function_ships(on: Plan) -> None:
+    from lambda_src.sign_uploads import transcoding
+
+    component = on.one("lux:transcoding:Transcoding")
+    settings = component.inputs["jobSettings"]
+    assert settings == transcoding.load_template()
+    groups = {g["CustomName"]: g for g in settings["Settings"]["OutputGroups"]}
+    assert groups["hls"]["OutputGroupSettings"]["Type"] == "HLS_GROUP_SETTINGS"
+    assert [o["NameModifier"] for o in groups["hls"]["Outputs"]] == ["_360p", "_720p", "_1080p"]
+    assert [o["ContainerSettings"]["Container"] for o in groups["mp4"]["Outputs"]] == ["MP4"] * 3
+    assert groups["thumbnail"]["Outputs"][0]["VideoDescription"]["CodecSettings"]["Codec"] == "FRAME_CAPTURE"
+    videos = [o["VideoDescription"] for g in groups.values() for o in g["Outputs"]]
+    assert {v["ScalingBehavior"] for v in videos} == {"FIT_NO_UPSCALE"}
+    # The same bytes go into the function's zip.
+    archive = [r for r in on.as_json()["resources"] if r["type"] == FUNCTION and r["name"] == "transcoding"]
+    assert "transcoding_job.json" in archive[0]["inputs"]["code"]["archive"]
