@@ -40,7 +40,7 @@ class PythonFunctionArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # "JSON" for structured application logs; "Text" where EMF lines must reach the group unwrapped.
     log_format: str = "JSON"
-    # module.function in source_dir (the jobs function shares the signer's folder).
+    # "<module>.<function>" at the zip's root (several functions share the signer's source folder).
     handler: str = "handler.handler"
     role_import_id: str | None = None
     function_import_id: str | None = None

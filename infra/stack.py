@@ -14,6 +14,7 @@ import pulumi
 
 from infra import signer as signer_module
 from infra import storage
+from infra import transcoding as transcoding_module
 from infra.api import SignerApi, SignerApiArgs
 from infra.cdn import Cdn, CdnArgs
 from infra.config import StackConfig
@@ -100,6 +101,11 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 api_execution_arn=api.api.execution_arn,
             ),
         )
+    transcoder = transcoding_module.declare(
+        config.transcoding, bucket_name=media.bucket.bucket, bucket_arn=media.bucket.arn,
+        public_base_url=cdn.base_url, jobs_table_name=jobs.table.name, jobs_table_arn=jobs.table.arn,
+        event_bus_name=jobs.bus.name, event_bus_arn=jobs.bus.arn,
+    )  # fmt: skip
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -117,12 +123,15 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 if config.health_check is None
                 else config.health_check.function_name,
                 jobs=jobs_alarm_targets(config.jobs),
+                transcoding_function_name=None if transcoder is None else transcoder.function_name,
             ),
             signer_log_group_name=signer.log_group.name,
         ),
     )
+    if transcoder is not None:
+        transcoder.budget(monitoring.topic_arn)
 
-    return {
+    outputs: dict[str, pulumi.Input[Any]] = {
         "bucketName": media.bucket.bucket,
         "region": config.region,
         "distributionId": cdn.distribution.id,
@@ -140,3 +149,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
         "eventBusName": jobs.bus.name,
         "jobsEndpoint": api.jobs_endpoint,
     }
+    if transcoder is not None:
+        # Only with cloud transcoding: the app then uploads a raw source.<ext> (docs/transcoding.md).
+        outputs["transcoding"] = True
+    return outputs

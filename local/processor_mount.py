@@ -13,6 +13,7 @@ from infra import policies
 from processor.app import create_app
 from processor.publisher import SignerPublisher
 from processor.settings import ProcessorSettings
+from processor.subscriber import SourceFetcher
 
 # The processor is local-only (the cloud twin is a pipeline, not an API): the browser calls it with
 # the signer API's origins and headers, and also reads job status and follows the media alias.
@@ -33,12 +34,18 @@ def resolve_settings(given: ProcessorSettings | None, data_dir: Path, max_files:
 
 
 def processor_app(
-    settings: ProcessorSettings, internal_signer: str, base_url: str, prefix: str, origins: tuple[str, ...]
+    settings: ProcessorSettings,
+    internal_signer: str,
+    base_url: str,
+    prefix: str,
+    origins: tuple[str, ...],
+    fetch_source: SourceFetcher | None = None,
 ) -> Any:
     """The processor's app, with the browser's view of it: the signer API's origins and request
     headers (``policies.api_cors``), on every answer including the media alias's 307 (a player
-    follows a cross-origin redirect only if the redirect itself carries Access-Control-Allow-Origin)."""
-    app = create_app(settings, SignerPublisher(internal_signer), base_url, prefix)
+    follows a cross-origin redirect only if the redirect itself carries Access-Control-Allow-Origin).
+    With ``fetch_source`` the app also takes raw uploads from the bus (``local/transcoding.py``)."""
+    app = create_app(settings, SignerPublisher(internal_signer), base_url, prefix, fetch_source=fetch_source)
     cors = policies.api_cors(origins)
     # Added to the app itself (not a wrapper around the Mount) so its url_for keeps working.
     app.add_middleware(

@@ -37,6 +37,7 @@ from local.gateway import ANY_METHOD, LOCAL_ACCOUNT_ID, IamAuthorizer, job_route
 from local.jobs import LocalAws, LocalJobs, LocalServices
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
 from local.tokens import LocalTokens
+from local.transcoding import s3_fetcher, subscribe_processor
 from processor.settings import ProcessorSettings
 from tools import cdn_config as cdn_config_tool
 
@@ -306,8 +307,12 @@ class LocalStack:
         ]
         internal_signer = f"http://{self.settings.local_host}:{self.settings.port}/"
         processor_app = processor_mount.processor_app(
-            self.processor_settings, internal_signer, self.base_url, self.config.prefix, origins
-        )
+            self.processor_settings, internal_signer, self.base_url, self.config.prefix, origins,
+            fetch_source=s3_fetcher(s3, self.config.bucket_name),
+        )  # fmt: skip
+        # A completed upload job holding a raw source.<ext> starts the processor, as the cloud's
+        # transcoding rule starts MediaConvert (docs/transcoding.md).
+        subscribe_processor(self.bus, processor_app.state.on_job_event)
         routes.append(Mount("/", app=processor_app))
 
         @contextlib.asynccontextmanager

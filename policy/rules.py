@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy import rules_edge, rules_jobs, rules_monitoring
+from policy import rules_edge, rules_jobs, rules_monitoring, rules_transcoding
 
 Props = Mapping[str, Any]
 
@@ -176,9 +176,14 @@ def lambda_trust_is_lambda_only(resource_type: str, props: Props) -> list[str]:
     return violations
 
 
-# events: the jobs webhook's rule invokes its API destination with a role.
+# events: the jobs webhook's rule invokes its API destination with a role; MediaConvert runs jobs.
 ALLOWED_TRUSTED_SERVICES = frozenset(
-    {"lambda.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com"}
+    {
+        "lambda.amazonaws.com",
+        "scheduler.amazonaws.com",
+        "events.amazonaws.com",
+        rules_transcoding.MEDIACONVERT,
+    }
 )
 
 
@@ -310,7 +315,12 @@ def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
 
 
 RESOURCE_RULES.update(
-    {**rules_monitoring.RESOURCE_RULES, **rules_edge.RESOURCE_RULES, **rules_jobs.RESOURCE_RULES}
+    {
+        **rules_monitoring.RESOURCE_RULES,
+        **rules_edge.RESOURCE_RULES,
+        **rules_jobs.RESOURCE_RULES,
+        **rules_transcoding.RESOURCE_RULES,
+    }
 )
 # Re-exported: the rules' one public module.
 bucket_acls_disabled = rules_monitoring.bucket_acls_disabled
@@ -420,3 +430,4 @@ STACK_RULES: dict[str, tuple[str, Callable[[Iterable[StackResource]], list[str]]
         signer_role_is_least_privilege,
     ),
 }
+STACK_RULES.update(rules_transcoding.STACK_RULES)

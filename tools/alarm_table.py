@@ -49,6 +49,8 @@ PLACEHOLDER_TARGETS = AlarmTargets(
             webhook_secret_name="<webhookSecretName>",  # noqa: S106 -- a placeholder name
         )
     ),
+    # Only with `transcoding` on (docs/transcoding.md).
+    transcoding_function_name=f"{PROJECT}-<stack>-transcoding",
 )
 
 COMPARISONS = {

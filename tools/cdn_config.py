@@ -65,6 +65,12 @@ def build(outputs: Mapping[str, Any], environment: str) -> dict[str, Any]:
             raise CdnConfigError(output, f"must be a JSON {_json_type(kind)}, got {value!r}")
         config[field] = value
     config["environment"] = environment
+    # Optional: only a stack with cloud transcoding has it (the app uploads a raw source.<ext>).
+    transcoding = outputs.get("transcoding")
+    if transcoding is not None and not isinstance(transcoding, bool):
+        raise CdnConfigError("transcoding", f"must be a JSON boolean, got {transcoding!r}")
+    if transcoding:
+        config["cloudTranscoding"] = True
     validate(config)
     return config
 

@@ -174,6 +174,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             topic = inputs.get("name") or name
             state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)
             resource_id = state["arn"]
+        elif typ == "aws:mediaconvert/queue:Queue":
+            queue = inputs.get("name") or name
+            state.update(arn=f"arn:aws:mediaconvert:{region}:{ACCOUNT_ID}:queues/{queue}", name=queue)
+            resource_id = queue
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -34,6 +34,8 @@ from infra.config.slices import (
     StackConfig,
     StorageConfig,
 )
+from infra.config.transcoding import DEFAULTS as TRANSCODING_DEFAULTS
+from infra.config.transcoding import TranscodingConfig, transcoding_config
 from infra.config.values import PROJECT, ConfigError
 from lambda_src.sign_uploads import config as signer_limits
 
@@ -54,6 +56,7 @@ __all__ = [
     "SignerConfig",
     "StackConfig",
     "StorageConfig",
+    "TranscodingConfig",
     "available_stacks",
     "engine_config",
     "from_stack_file",
@@ -107,6 +110,8 @@ DEFAULTS: dict[str, Any] = {
     # value of this Secrets Manager secret in its token header. Both or neither.
     "webhookUrl": None,
     "webhookSecretName": None,
+    # Cloud transcoding on MediaConvert (infra/config/transcoding.py, docs/transcoding.md).
+    **TRANSCODING_DEFAULTS,
 }
 
 
@@ -253,6 +258,15 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             job_retention_days=expiration_days + 1,
             log_retention_days=retention,
             **_webhook(raw),
+        ),
+        transcoding=transcoding_config(
+            raw,
+            name_prefix=name_prefix,
+            stack=stack,
+            region=region,
+            prefix=prefix,
+            retention=retention,
+            tags=dict(v.default_tags(default_tags, stack)),
         ),
     )
 

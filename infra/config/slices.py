@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from infra.config import values as v
 from infra.config.values import PROJECT
+
+if TYPE_CHECKING:
+    from infra.config.transcoding import TranscodingConfig
 
 
 class AdoptKey(NamedTuple):
@@ -229,6 +232,8 @@ class StackConfig:
     monitoring: MonitoringConfig
     health_check: HealthCheckConfig | None
     jobs: JobsConfig
+    # Cloud transcoding (infra/config/transcoding.py): None when the switch is off.
+    transcoding: TranscodingConfig | None = None
 
     @property
     def tags(self) -> dict[str, str]:

@@ -13,7 +13,12 @@ from typing import Any, NamedTuple
 
 import pulumi
 
-from infra.policies import FAILED_SIGNINGS_METRIC, HEALTH_CHECK_NAMESPACE, SIGNER_METRIC_NAMESPACE
+from infra.policies import (
+    FAILED_SIGNINGS_METRIC,
+    HEALTH_CHECK_NAMESPACE,
+    SIGNER_METRIC_NAMESPACE,
+    TRANSCODING_METRIC_NAMESPACE,
+)
 
 CDN_METRICS_REGION = "us-east-1"
 # The README's Monitoring section links the alarm table (docs/operations.md); kept as the target
@@ -81,6 +86,8 @@ class AlarmTargets:
     # The CDN's WAF web ACL, when the stack has one (its metrics go on the dashboard).
     waf_web_acl_name: str | None = None
     jobs: JobsAlarmTargets | None = None
+    # The transcoding function, when cloud transcoding is on (docs/transcoding.md).
+    transcoding_function_name: str | None = None
 
 
 def alarm_topic_names(name_prefix: str, region: str) -> dict[str, str]:
@@ -134,6 +141,13 @@ def runbooks(t: AlarmTargets) -> dict[str, str]:
         "for two runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
         f"the check's log lines (/aws/lambda/{t.health_check_function_name}).",
         **({} if t.jobs is None else _jobs_runbooks(t.jobs)),
+        "transcoding-failed-jobs": "MediaConvert reported a transcode ERROR or a job was CANCELED: the user "
+        "sees 'failed' (sources refused for size or duration are not counted). The job's error carries "
+        "MediaConvert's code and message; look it up in MediaConvert's error code table and in "
+        f"/aws/lambda/{t.transcoding_function_name} (mediaConvertJobId).",
+        "transcoding-errors": "The transcoding function failed (unhandled error, timeout): a raw upload may not "
+        "have been submitted, or a finished job not marked ready. EventBridge retries for 24 hours; "
+        f"check /aws/lambda/{t.transcoding_function_name} for tracebacks (Probe/CreateJob/S3 access denied).",
     }
 
 
@@ -202,6 +216,13 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
         )  # fmt: skip
     if t.jobs is not None:
         specs += _jobs_alarms(t.jobs)
+    if t.transcoding_function_name is not None:
+        transcoder: Dimensions = {"FunctionName": t.transcoding_function_name}
+        failed_jobs = Metric(TRANSCODING_METRIC_NAMESPACE, "JobsFailed", transcoder, "Sum")
+        specs += [
+            AlarmSpec("transcoding-failed-jobs", metric=failed_jobs),
+            AlarmSpec("transcoding-errors", metric=Metric("AWS/Lambda", "Errors", transcoder, "Sum")),
+        ]
     texts = runbooks(t)
     return [replace(spec, description=f"{texts[spec.what]} Runbook: {RUNBOOK}") for spec in specs]
 

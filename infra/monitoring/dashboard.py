@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from infra.monitoring.alarms import CDN_METRICS_REGION, PERIOD_SECONDS
-from infra.policies import FAILED_SIGNINGS_METRIC, HEALTH_CHECK_NAMESPACE, SIGNER_METRIC_NAMESPACE
+from infra.policies import (
+    FAILED_SIGNINGS_METRIC,
+    HEALTH_CHECK_NAMESPACE,
+    SIGNER_METRIC_NAMESPACE,
+    TRANSCODING_METRIC_NAMESPACE,
+)
 from lambda_src.sign_uploads.jobs_handler import METRICS_NAMESPACE as JOBS_NAMESPACE
 
 
@@ -21,6 +26,7 @@ def dashboard_body(
     waf_web_acl: str | None = None,
     jobs_function: str | None = None,
     jobs_queues: list[str] | None = None,
+    transcoding_function: str | None = None,
 ) -> dict[str, Any]:
     """One dashboard: alarms, signer, API, CDN (us-east-1) and the synthetic check."""
     fn = ["FunctionName", function_name]
@@ -180,4 +186,35 @@ def dashboard_body(
                 33,
             ),
         ]
+    if transcoding_function is not None:
+        widgets += transcoding_widgets(metric_widget, transcoding_function)
     return {"widgets": widgets}
+
+
+def transcoding_widgets(metric_widget: Any, function_name: str) -> list[dict[str, Any]]:
+    """Cloud transcoding (docs/transcoding.md): jobs, output minutes (what MediaConvert bills), failures."""
+    fn = ["FunctionName", function_name]
+    ns = TRANSCODING_METRIC_NAMESPACE
+    return [
+        metric_widget(
+            "Transcoding: jobs submitted / ready / failed / refused (over a limit)",
+            [
+                [ns, name, *fn, {"stat": "Sum"}]
+                for name in ("JobsSubmitted", "JobsReady", "JobsFailed", "SourcesRefused")
+            ],
+            0,
+            33,
+        ),
+        metric_widget(
+            "Transcoding: output minutes (billed per minute: see docs/transcoding.md)",
+            [[ns, "OutputMinutes", *fn, {"stat": "Sum"}]],
+            12,
+            33,
+        ),
+        metric_widget(
+            "Transcoding: failed jobs and function errors",
+            [[ns, "JobsFailed", *fn, {"stat": "Sum"}], ["AWS/Lambda", "Errors", *fn, {"stat": "Sum"}]],
+            0,
+            39,
+        ),
+    ]

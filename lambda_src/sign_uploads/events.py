@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING or __package__:
-    from . import jobs
+    from . import jobs, media
 else:
     import jobs
+    import media
 
 SOURCE = "lux-video.jobs"
 UPLOAD_JOB_COMPLETED = "Upload Job Completed"
@@ -56,7 +57,12 @@ def job_event(
         detail["keys"] = keys
     else:
         detail["keysTruncated"] = True
-    for extra in ("error", "renditions", "estimatedCost"):
+    for extra in ("error", "renditions", "estimatedCost", "thumbnailUrl"):
         if extra in view:
             detail[extra] = view[extra]
+    source = media.source_path(arrived)
+    if source is not None:
+        # A raw video arrived: the transcoding rule matches on this (detail.source.path).
+        entry = record.get("files", {}).get(source, {})
+        detail["source"] = {"path": source, "key": prefix + source, "bytes": int(entry.get("a", 0))}
     return {"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail, separators=(",", ":"))}
