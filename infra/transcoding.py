@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import signer
+from infra import policies, signer
 from infra.config import TranscodingConfig
 from infra.lambda_function import PythonFunctionArgs, python_function
 from infra.policies import transcoding as transcoding_policies
@@ -157,6 +157,14 @@ class Transcoding(pulumi.ComponentResource):
         )
         self.function, self.role, self.log_group = deployed.function, deployed.role, deployed.log_group
 
+        # Events the function never took (after EventBridge's retries) wait here; alarmed.
+        self.dead_letters = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=config.dead_letter_queue_name,
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=policies.DLQ_RETENTION_SECONDS,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.submit_rule = self._rule(
             "submit",
             "Upload jobs completed with a raw video (source.<ext>): submit it to MediaConvert",
@@ -170,6 +178,14 @@ class Transcoding(pulumi.ComponentResource):
             "MediaConvert job state changes on the stack's queue: progress, ready, failed",
             self.queue.arn.apply(transcoding_policies.state_change_rule_pattern),
             None,  # MediaConvert's events arrive on the default bus
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=self.dead_letters.url,
+            policy=pulumi.Output.all(self.dead_letters.arn, self.submit_rule.arn, self.state_rule.arn).apply(
+                lambda v: json.dumps(policies.dead_letter_queue_policy(v[0], [v[1], v[2]]))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs(
             {
@@ -197,6 +213,7 @@ class Transcoding(pulumi.ComponentResource):
             event_bus_name=bus,
             arn=self.function.arn,
             retry_policy={"maximum_event_age_in_seconds": RETRY_SECONDS, "maximum_retry_attempts": 185},
+            dead_letter_config={"arn": self.dead_letters.arn},
             opts=child,
         )
         aws.lambda_.Permission(

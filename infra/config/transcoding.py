@@ -56,6 +56,11 @@ class TranscodingConfig:
         return f"{self.name_prefix}-transcoding"
 
     @property
+    def dead_letter_queue_name(self) -> str:
+        """The queue of events the function never took (the alarm names it as ``<function>-dlq``)."""
+        return f"{self.function_name}-dlq"
+
+    @property
     def queue_name(self) -> str:
         return f"{self.name_prefix}-transcoding"
 

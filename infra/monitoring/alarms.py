@@ -148,6 +148,11 @@ def runbooks(t: AlarmTargets) -> dict[str, str]:
         "transcoding-errors": "The transcoding function failed (unhandled error, timeout): a raw upload may not "
         "have been submitted, or a finished job not marked ready. EventBridge retries for 24 hours; "
         f"check /aws/lambda/{t.transcoding_function_name} for tracebacks (Probe/CreateJob/S3 access denied).",
+        "transcoding-dead-letters": "Raw-upload or MediaConvert state-change events the transcoding function "
+        "never took (after 24 hours of EventBridge retries) wait in the SQS queue "
+        f"{t.transcoding_function_name}-dlq: a job may never have been submitted, or never marked ready. "
+        f"Fix the cause (/aws/lambda/{t.transcoding_function_name}), invoke the function with each message "
+        "body (replaying is harmless: submission is idempotent per job) and delete it.",
     }
 
 
@@ -222,6 +227,15 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
         specs += [
             AlarmSpec("transcoding-failed-jobs", metric=failed_jobs),
             AlarmSpec("transcoding-errors", metric=Metric("AWS/Lambda", "Errors", transcoder, "Sum")),
+            AlarmSpec(
+                "transcoding-dead-letters",
+                metric=Metric(
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    {"QueueName": f"{t.transcoding_function_name}-dlq"},  # TranscodingConfig's rule
+                    "Maximum",
+                ),
+            ),  # fmt: skip
         ]
     texts = runbooks(t)
     return [replace(spec, description=f"{texts[spec.what]} Runbook: {RUNBOOK}") for spec in specs]

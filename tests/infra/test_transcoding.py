@@ -36,7 +36,8 @@ def test_the_dev_stack_leaves_transcoding_off_and_declares_none_of_it(on: Plan) 
     off = plan_for("dev")
     assert from_stack_file("dev").transcoding is None
     assert not [r for r in off.resources if "transcoding" in r.name or "mediaconvert" in r.type]
-    assert off.of_type(QUEUE) == [] and off.of_type(BUDGET) == [] and off.of_type(RULE) == []
+    assert off.of_type(QUEUE) == [] and off.of_type(BUDGET) == []
+    assert not [r for r in off.of_type(RULE) if "transcoding" in r.inputs.get("name", "")]
     for policy in off.of_type(TOPIC_POLICY):
         assert "budgets" not in json.dumps(policy.inputs)
     for key in off.of_type(KEY):
@@ -138,7 +139,22 @@ def test_alarms_dashboard_and_budget_watch_transcoding(on: Plan) -> None:
     assert "budgets.amazonaws.com" in json.dumps(stack_topic[0].inputs)
     key = [k for k in on.of_type(KEY) if k.name == "monitoring-alarms-key"]
     assert "budgets.amazonaws.com" in json.dumps(key[0].inputs)
-    assert len([a for a in on.of_type(ALARM) if a.name.startswith("monitoring-transcoding")]) == 2
+    assert len([a for a in on.of_type(ALARM) if a.name.startswith("monitoring-transcoding")]) == 3
+
+
+def test_events_the_function_never_took_wait_in_an_alarmed_dead_letter_queue(on: Plan) -> None:
+    [queue] = [q for q in on.of_type("aws:sqs/queue:Queue") if q.name == "transcoding-dlq"]
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+    targets = [
+        t for t in on.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("transcoding-")
+    ]
+    assert len(targets) == 2
+    assert {t.inputs["deadLetterConfig"]["arn"] for t in targets} == {
+        f"arn:aws:sqs:us-west-2:123456789012:{queue.inputs['name']}"
+    }
+    dead_letters = alarm(on, "transcoding-dead-letters")
+    assert dead_letters["namespace"] == "AWS/SQS"
+    assert dead_letters["dimensions"] == {"QueueName": queue.inputs["name"]}
 
 
 @pytest.mark.parametrize(
