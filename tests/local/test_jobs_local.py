@@ -438,3 +438,35 @@ def test_make_dev_reads_the_webhook_and_sweep_settings() -> None:
         "s3cret",
         5.0,
     )
+
+
+def test_a_raw_upload_starts_the_local_processor_under_its_job_id(stack: LocalStack, tmp_path: Path) -> None:
+    """The local twin of the cloud's transcoding rule: the completed upload job's event (with
+    ``detail.source``) reaches the processor through the bus; the app polls the same jobId."""
+    import subprocess
+    import time
+
+    clip = tmp_path / "source.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "testsrc=duration=1:size=320x240:rate=15", "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    body = {"files": [{"path": "source.mp4", "size": clip.stat().st_size}]}
+    signed = httpx.post(stack.signer_url, json=body).json()
+    upload = signed["uploads"][0]
+    assert httpx.put(upload["url"], content=clip.read_bytes(), headers=upload["headers"]).status_code == 200
+    deadline, status = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        reply = httpx.get(f"{stack.processor_url}/{signed['jobId']}")
+        status = reply.json().get("status") if reply.status_code == 200 else None
+        if status in ("ready", "failed"):
+            break
+        time.sleep(0.2)
+    assert status == "ready", reply.text
+    started = [
+        json.loads(line) for line in (stack.settings.data_dir / "events.jsonl").read_text().splitlines()
+    ]
+    completed = [e for e in started if e["detail"]["jobId"] == signed["jobId"]]
+    assert completed[0]["detail-type"] == events.UPLOAD_JOB_COMPLETED
+    assert completed[0]["detail"]["source"]["key"] == upload["key"]
