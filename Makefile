@@ -6,7 +6,7 @@ STACK  ?= dev
 STACKS := $(patsubst Pulumi.%.yaml,%,$(filter-out Pulumi.yaml,$(wildcard Pulumi.*.yaml)))
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps dev plan plans plans-check cdn-config docs docs-check test lint bench clean
+.PHONY: setup system-deps dev verify token plan plans plans-check cdn-config docs docs-check test lint bench clean
 
 ## setup: system packages (ffmpeg, chromium, node), the pinned Python environment in .venv, npm packages (hls.js, Uppy, esbuild)
 setup: system-deps $(VENV)/.installed node_modules/.installed
@@ -43,6 +43,18 @@ HOST ?= 127.0.0.1
 dev: $(VENV)/.installed
 	@$(PY) -m processor check-tools
 	$(PY) -m local --host $(HOST)
+
+## verify: the seed's Verify step against a running stack: sign a generated HLS sample, PUT it, wait for
+## complete, read it through the CDN (CORS, ETag, Cache-Control, Range), delete it; one line per step.
+## CONFIG=<cdn_config.json> (default the local stack's), TOKEN=<JWT> to sign as a user
+CONFIG ?= .local/cdn_config.json
+verify: $(VENV)/.installed
+	$(PY) -m tools.verify --config $(CONFIG)
+
+## token: a bearer token for the local stack (SUB=alice): curl -H "Authorization: Bearer $$(make -s token)"
+SUB ?= local-user
+token: $(VENV)/.installed
+	@$(PY) -m local token --sub $(SUB)
 
 ## plan: the offline plan of one stack (STACK=dev) -> build/plan-$(STACK).json
 plan: $(VENV)/.installed

@@ -7,6 +7,10 @@
 2. Cold import: ``import handler`` in a fresh interpreter (from the zip root, as Lambda does)
    versus ``import boto3``; the median of several runs, measured inside the subprocess so the
    interpreter's own start-up is excluded.
+3. Recording: the same job signed with its record written to DynamoDB (moto's server on loopback
+   stands in for it, so moto's own handling time is included: DynamoDB in-region adds a few ms of
+   network instead), warm and cold (import plus the first request of a fresh interpreter, which
+   opens the connection), versus the same record written with boto3.
 """
 
 from __future__ import annotations
@@ -129,6 +133,98 @@ def cold_import(statement: str, cwd: Path, *flags: str) -> float:
     return statistics.median(runs)
 
 
+def recording(endpoint: str) -> tuple[float, float]:
+    """Warm: the handler with recording (a new job each round: one conditional PutItem) versus
+    the handler without it."""
+    from lambda_src.sign_uploads import handler
+
+    body = {"files": job_files()}
+    rounds = iter(range(10_000))
+
+    def event() -> dict[str, Any]:
+        job = {"jobId": f"bench-{os.getpid()}-{next(rounds)}", **body}
+        return {
+            "requestContext": {"http": {"method": "POST"}},
+            "body": json.dumps(job),
+            "isBase64Encoded": False,
+        }
+
+    def via_handler(environ: dict[str, str]) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert handler.handler(event(), None, environ)["statusCode"] == 200
+
+    recording_env = {**ENV, "JOBS_TABLE": "lux-video-bench-jobs", "DYNAMODB_ENDPOINT_URL": endpoint}
+    via_handler(recording_env)
+    return best_of(lambda: via_handler(recording_env)), best_of(lambda: via_handler(ENV))
+
+
+COLD_RECORD = """
+import json, time, contextlib, io, os
+t = time.perf_counter()
+import handler
+event = {"requestContext": {"http": {"method": "POST"}}, "isBase64Encoded": False,
+         "body": json.dumps({"jobId": "cold-" + os.urandom(8).hex(), "files": [{"path": "a.m3u8", "size": 1}]})}
+with contextlib.redirect_stdout(io.StringIO()):
+    assert handler.handler(event, None)["statusCode"] == 200
+print(time.perf_counter() - t)
+"""
+
+COLD_BOTO3_RECORD = """
+import time, os
+t = time.perf_counter()
+import boto3
+boto3.client("dynamodb", region_name=os.environ["AWS_REGION"],
+             endpoint_url=os.environ["DYNAMODB_ENDPOINT_URL"]).put_item(
+    TableName=os.environ["JOBS_TABLE"], Item={"pk": {"S": "boto3-" + os.urandom(8).hex()}})
+print(time.perf_counter() - t)
+"""
+
+
+def cold_script(script: str, cwd: Path, environ: dict[str, str]) -> float:
+    runs = []
+    for _ in range(COLD_RUNS):
+        out = subprocess.run(
+            [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, check=True,
+            env={**os.environ, **environ},
+        )  # fmt: skip
+        runs.append(float(out.stdout.strip()))
+    return statistics.median(runs)
+
+
+def with_dynamodb() -> None:
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from lambda_src.sign_uploads import jobs
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
+        boto3.client(
+            "dynamodb", region_name=ENV["AWS_REGION"], endpoint_url=endpoint,
+            aws_access_key_id="x", aws_secret_access_key="x",
+        ).create_table(**jobs.table_definition("lux-video-bench-jobs"))  # fmt: skip
+        recorded_s, plain_s = recording(endpoint)
+        print(f"\nwarm, one {FILES}-file job with its record (moto's DynamoDB on loopback):")
+        print(f"  handler, recording                    {recorded_s * 1e3:8.2f} ms")
+        print(f"  handler, not recording                {plain_s * 1e3:8.2f} ms")
+        print(f"  recording adds                        {(recorded_s - plain_s) * 1e3:8.2f} ms")
+        environ = {**ENV, "JOBS_TABLE": "lux-video-bench-jobs", "DYNAMODB_ENDPOINT_URL": endpoint}
+        cold_record = cold_script(COLD_RECORD, SIGNER_DIR, environ)
+        cold_boto3 = cold_script(COLD_BOTO3_RECORD, REPO_ROOT, environ)
+        print(f"\ncold, import + first recorded request, fresh interpreter (median of {COLD_RUNS}):")
+        print(f"  handler (1 file, stdlib DynamoDB)     {cold_record * 1e3:8.2f} ms")
+        print(f"  boto3 import + client + PutItem       {cold_boto3 * 1e3:8.2f} ms")
+        print(f"  ratio boto3 / handler                 {cold_boto3 / cold_record:8.1f} x")
+    finally:
+        server.stop()
+
+
 def main() -> None:
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu, {platform.processor() or 'unknown cpu'}")
     print(f"python {platform.python_version()}, {platform.system()} {platform.release()}")
@@ -152,6 +248,7 @@ def main() -> None:
     print(f"  import handler (zip root, no .pyc)    {handler_no_pyc * 1e3:8.2f} ms")
     print(f"  import boto3                          {boto3_cold * 1e3:8.2f} ms")
     print(f"  ratio boto3 / handler                 {boto3_cold / handler_cold:8.1f} x")
+    with_dynamodb()
 
 
 if __name__ == "__main__":

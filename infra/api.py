@@ -1,5 +1,5 @@
-"""The signer's HTTP API: POST / and the multipart routes (/s3/...) to the Lambda, throttled,
-access-logged, optionally JWT."""
+"""The signer's HTTP API: POST / and the multipart routes (/s3/...) to the signer,
+GET/DELETE /jobs/{jobId} to the jobs function, throttled, access-logged, optionally JWT."""
 
 from __future__ import annotations
 
@@ -11,9 +11,16 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import ApiConfig
+from lambda_src.sign_uploads import jobs_handler
 
 ROUTE_KEY = "POST /"
 HEALTH_CHECK_ROUTE_KEY = "POST /healthcheck"
+# Route key -> the suffix of its route's and its permission's resource names.
+JOB_ROUTES = {jobs_handler.STATUS_ROUTE: "jobs-status", jobs_handler.DELETE_ROUTE: "jobs-delete"}
+HEALTH_CHECK_JOB_ROUTES = {
+    jobs_handler.HEALTH_CHECK_STATUS_ROUTE: "healthcheck-jobs-status",
+    jobs_handler.HEALTH_CHECK_DELETE_ROUTE: "healthcheck-jobs-delete",
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,13 @@ class SignerApiArgs:
     config: ApiConfig
     function_name: pulumi.Input[str]
     function_invoke_arn: pulumi.Input[str]
+    # The jobs function (infra/jobs.py), behind GET/DELETE /jobs/{jobId} (None: no job routes).
+    jobs_function_name: pulumi.Input[str] | None = None
+    jobs_function_invoke_arn: pulumi.Input[str] | None = None
+
+
+# HTTP APIs give up on an integration after 30 s.
+JOBS_INTEGRATION_TIMEOUT_MS = 29_000
 
 
 def multipart_route_name(route_key: str) -> str:
@@ -117,6 +131,10 @@ class SignerApi(pulumi.ComponentResource):
             for route_key in policies.MULTIPART_ROUTE_KEYS
         ]
         routes.extend(self.multipart_routes)
+        self.job_routes: dict[str, aws.apigatewayv2.Route] = {}
+        if args.jobs_function_name is not None and args.jobs_function_invoke_arn is not None:
+            self._job_routes(name, config, args.jobs_function_name, args.jobs_function_invoke_arn, auth)
+            routes.extend(self.job_routes.values())
         self.stage = aws.apigatewayv2.Stage(
             f"{name}-stage",
             api_id=self.api.id,
@@ -162,4 +180,52 @@ class SignerApi(pulumi.ComponentResource):
         )
 
         self.endpoint = self.api.api_endpoint.apply(lambda url: f"{url.rstrip('/')}/")
+        self.jobs_endpoint = self.endpoint.apply(lambda url: f"{url}jobs/")
         self.register_outputs({"apiId": self.api.id, "endpoint": self.endpoint, "stage": self.stage.name})
+
+    def _job_routes(
+        self,
+        name: str,
+        config: ApiConfig,
+        function_name: pulumi.Input[str],
+        invoke_arn: pulumi.Input[str],
+        auth: dict[str, pulumi.Input[str]],
+    ) -> None:
+        """GET/DELETE /jobs/{jobId} with the authorization of POST /, and (with the health check)
+        their IAM-authorized /healthcheck twins, on one integration; each route has its own
+        invoke permission, scoped to that route."""
+        child = pulumi.ResourceOptions(parent=self)
+        self.jobs_integration = aws.apigatewayv2.Integration(
+            f"{name}-jobs",
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_uri=invoke_arn,
+            integration_method="POST",
+            payload_format_version="2.0",
+            timeout_milliseconds=JOBS_INTEGRATION_TIMEOUT_MS,
+            opts=child,
+        )
+        target = self.jobs_integration.id.apply(lambda integration_id: f"integrations/{integration_id}")
+        routes = {key: (suffix, auth) for key, suffix in JOB_ROUTES.items()}
+        if config.health_check_route:
+            iam: dict[str, pulumi.Input[str]] = {"authorization_type": "AWS_IAM"}
+            routes.update({key: (suffix, iam) for key, suffix in HEALTH_CHECK_JOB_ROUTES.items()})
+        for route_key, (suffix, authorization) in routes.items():
+            self.job_routes[route_key] = aws.apigatewayv2.Route(
+                f"{name}-{suffix}",
+                api_id=self.api.id,
+                route_key=route_key,
+                target=target,
+                **authorization,
+                opts=child,
+            )
+            aws.lambda_.Permission(
+                f"{name}-invoke-{suffix}",
+                action="lambda:InvokeFunction",
+                function=function_name,
+                principal="apigateway.amazonaws.com",
+                source_arn=self.api.execution_arn.apply(
+                    lambda arn, key=route_key: policies.route_source_arn(arn, key)
+                ),
+                opts=child,
+            )

@@ -40,6 +40,8 @@ class PythonFunctionArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # "JSON" for structured application logs; "Text" where EMF lines must reach the group unwrapped.
     log_format: str = "JSON"
+    # "<module>.<function>" at the zip's root (several functions share the signer's source folder).
+    handler: str = "handler.handler"
     role_import_id: str | None = None
     function_import_id: str | None = None
     # Where the four resources were declared before (same names, another parent): see pulumi.Alias.
@@ -83,7 +85,7 @@ def python_function(name: str, args: PythonFunctionArgs, parent: pulumi.Resource
         description=args.description,
         runtime=RUNTIME,
         architectures=[ARCHITECTURE],
-        handler="handler.handler",
+        handler=args.handler,
         code=packaging.function_archive(args.source_dir),
         memory_size=args.memory_mb,
         timeout=args.timeout_seconds,

@@ -1,5 +1,6 @@
 """The stack's architecture, wired from validated config:
-bucket -> log archive -> CDN -> (bucket grants the CDN, CDN logs delivered) -> signer -> API -> health check -> monitoring.
+bucket -> log archive -> CDN -> (bucket grants the CDN, CDN logs delivered) -> jobs (bucket events
+to EventBridge) -> signer -> API -> health check -> monitoring.
 
 Each component receives its slice of the config and the outputs of the components before it;
 nothing else is passed around. The stack outputs are declared once, here.
@@ -13,12 +14,14 @@ import pulumi
 
 from infra import signer as signer_module
 from infra import storage
+from infra import transcoding as transcoding_module
 from infra.api import SignerApi, SignerApiArgs
 from infra.cdn import Cdn, CdnArgs
 from infra.config import StackConfig
 from infra.edge import EdgeProtection, EdgeProtectionArgs, point_domain
 from infra.health_check import NAME as HEALTH_CHECK_NAME
 from infra.health_check import HealthCheck, HealthCheckArgs
+from infra.jobs import JobTracking, JobTrackingArgs, jobs_alarm_targets
 from infra.logs import LogArchive, LogArchiveArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.monitoring.alarms import AlarmTargets
@@ -49,6 +52,20 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
     if edge is not None:
         point_domain(edge, config.edge, cdn.distribution)
 
+    jobs = JobTracking(
+        "jobs",
+        JobTrackingArgs(
+            config.jobs,
+            signer=config.signer,
+            bucket_name=media.bucket.bucket,
+            bucket_arn=media.bucket.arn,
+            public_base_url=cdn.base_url,
+            distribution_id=cdn.distribution.id,
+            distribution_arn=cdn.distribution.arn,
+        ),
+    )
+    storage.send_events(media)
+
     signer = UploadSigner(
         "signer",
         UploadSignerArgs(
@@ -57,12 +74,19 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
             bucket_arn=media.bucket.arn,
             public_base_url=cdn.base_url,
             region=config.region,
+            jobs_table_name=jobs.table.name,
+            jobs_table_arn=jobs.table.arn,
+            job_retention_days=config.jobs.job_retention_days,
         ),
     )
     api = SignerApi(
         "api",
         SignerApiArgs(
-            config.api, function_name=signer.function.name, function_invoke_arn=signer.function.invoke_arn
+            config.api,
+            function_name=signer.function.name,
+            function_invoke_arn=signer.function.invoke_arn,
+            jobs_function_name=jobs.function.name,
+            jobs_function_invoke_arn=jobs.function.invoke_arn,
         ),
     )
     if config.health_check is not None:
@@ -77,6 +101,11 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 api_execution_arn=api.api.execution_arn,
             ),
         )
+    transcoder = transcoding_module.declare(
+        config.transcoding, bucket_name=media.bucket.bucket, bucket_arn=media.bucket.arn,
+        public_base_url=cdn.base_url, jobs_table_name=jobs.table.name, jobs_table_arn=jobs.table.arn,
+        event_bus_name=jobs.bus.name, event_bus_arn=jobs.bus.arn,
+    )  # fmt: skip
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -93,12 +122,16 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 health_check_function_name=None
                 if config.health_check is None
                 else config.health_check.function_name,
+                jobs=jobs_alarm_targets(config.jobs),
+                transcoding_function_name=None if transcoder is None else transcoder.function_name,
             ),
             signer_log_group_name=signer.log_group.name,
         ),
     )
+    if transcoder is not None:
+        transcoder.budget(monitoring.topic_arn)
 
-    return {
+    outputs: dict[str, pulumi.Input[Any]] = {
         "bucketName": media.bucket.bucket,
         "region": config.region,
         "distributionId": cdn.distribution.id,
@@ -112,4 +145,11 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
         "alarmTopicArn": monitoring.topic_arn,
         "dashboardName": monitoring.dashboard_name,
         "logBucketName": logs.bucket_name,
+        "jobsTableName": jobs.table.name,
+        "eventBusName": jobs.bus.name,
+        "jobsEndpoint": api.jobs_endpoint,
     }
+    if transcoder is not None:
+        # Only with cloud transcoding: the app then uploads a raw source.<ext> (docs/transcoding.md).
+        outputs["transcoding"] = True
+    return outputs

@@ -1,9 +1,10 @@
 """The media bucket: private, encrypted, CORS for direct uploads, uploads expire.
 
-Two wiring steps come after the component, because they need what is built from it: the CDN's
-read grant (the bucket policy names the distribution, which needs the bucket) and access logging
-(the log bucket's policy must admit S3's log delivery first). Both are declared by the functions
-below, called from ``infra/stack.py``, as children of the bucket component.
+Wiring steps come after the component, because they need what is built from it: the CDN's read
+grant (the bucket policy names the distribution, which needs the bucket), access logging (the log
+bucket's policy must admit S3's log delivery first) and the events S3 sends to EventBridge (for
+the jobs). They are declared by the functions below, called from ``infra/stack.py``, as children of
+the bucket component.
 """
 
 from __future__ import annotations
@@ -91,4 +92,16 @@ def grant_cdn_read(media: MediaBucket, distribution_arn: pulumi.Input[str]) -> a
             lambda arns: json.dumps(policies.bucket_policy(arns[0], arns[1], prefix))
         ),
         opts=pulumi.ResourceOptions(parent=media, depends_on=[media.public_access_block]),
+    )
+
+
+def send_events(media: MediaBucket) -> aws.s3.BucketNotification:
+    """Every event of the media bucket goes to EventBridge (default bus): the jobs rule picks the
+    ``Object Created`` ones under the prefix (``infra/jobs.py``). The bucket's only notification
+    configuration: S3 keeps one per bucket, so any other target belongs here too."""
+    return aws.s3.BucketNotification(
+        f"{media.name}-eventbridge",
+        bucket=media.bucket.id,
+        eventbridge=True,
+        opts=pulumi.ResourceOptions(parent=media),
     )

@@ -1,7 +1,8 @@
-"""API Gateway (HTTP API, payload 2.0) in front of the very signer Lambda handler.
+"""API Gateway (HTTP API, payload 2.0) in front of the very signer and jobs Lambda handlers.
 
-Builds the event API Gateway would send for ``POST /`` and turns the handler's result back into
-an HTTP response; answers CORS as the API's ``cors_configuration`` (``infra.policies.api_cors``)
+Builds the event API Gateway would send for ``POST /`` and the job routes (``GET|DELETE
+/jobs/{jobId}``), with the AWS_IAM or JWT authorizer's context, and turns the handler's result
+back into an HTTP response; answers CORS as the API's ``cors_configuration`` (``infra.policies.api_cors``)
 makes API Gateway answer. Other routes get API Gateway's own ``{"message":"Not Found"}``.
 """
 
@@ -20,12 +21,16 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from infra import policies
+from local.tokens import LocalTokens, TokenError, authorizer_claims
 
 LOCAL_ACCOUNT_ID = "000000000000"
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+# A route answers every method: those it does not serve get API Gateway's 404, not Starlette's 405.
+ANY_METHOD = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 
 
 class LocalContext:
@@ -163,40 +168,92 @@ def _epoch(amz_date: str) -> float:
     return calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
 
 
-def signer_endpoint(
-    handler: LambdaHandler, origins: tuple[str, ...], iam: IamAuthorizer | None = None
-) -> Callable[[Request], Any]:
-    """``iam``: the route is AWS_IAM-authorized (unsigned or mis-signed: 403 before the function)."""
+def _authorize(
+    request: Request, body: bytes, iam: IamAuthorizer | None, tokens: LocalTokens | None
+) -> dict[str, Any] | Response | None:
+    """The event's ``authorizer`` (None: anonymous), or API Gateway's refusal."""
+    if iam is not None:
+        caller = iam.caller(request, body)
+        if caller is None:
+            return JSONResponse({"message": "Forbidden"}, status_code=403)
+        return {"iam": {"userArn": caller, "accountId": LOCAL_ACCOUNT_ID}}
+    authorization = request.headers.get("authorization")
+    if tokens is None or authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenError("the Authorization header is not a bearer token")
+        claims = tokens.verify(token.strip())
+    except TokenError as refused:
+        challenge = f'Bearer error="invalid_token" error_description="{refused}"'
+        return JSONResponse(
+            {"message": "Unauthorized"}, status_code=401, headers={"WWW-Authenticate": challenge}
+        )
+    return authorizer_claims(claims)
+
+
+def _preflight(request: Request, origins: tuple[str, ...]) -> Response:
     cors = policies.api_cors(origins)
+    allow = cors_headers(request, origins)
+    requested = request.headers["access-control-request-method"].upper()
+    if not allow or requested not in cors["allowMethods"]:
+        return Response(status_code=204)
+    return Response(
+        status_code=204,
+        headers={
+            **allow,
+            "Access-Control-Allow-Methods": ",".join(cors["allowMethods"]),
+            "Access-Control-Allow-Headers": ",".join(cors["allowHeaders"]),
+            "Access-Control-Max-Age": str(cors["maxAge"]),
+        },
+    )
+
+
+def signer_endpoint(
+    handler: LambdaHandler,
+    origins: tuple[str, ...],
+    iam: IamAuthorizer | None = None,
+    tokens: LocalTokens | None = None,
+) -> Callable[[Request], Any]:
+    """``POST /`` (or ``/healthcheck``). ``iam``: the route is AWS_IAM-authorized (unsigned or
+    mis-signed: 403 before the function); ``tokens``: an optional bearer JWT (``local.tokens``)."""
+    return api_route(handler, origins, ("POST",), iam=iam, tokens=tokens)
+
+
+def api_route(
+    handler: LambdaHandler,
+    origins: tuple[str, ...],
+    methods: tuple[str, ...],
+    *,
+    template: str | None = None,
+    iam: IamAuthorizer | None = None,
+    tokens: LocalTokens | None = None,
+) -> Callable[[Request], Any]:
+    """One HTTP API route (``template`` like ``/jobs/{jobId}``, default the literal path) for
+    ``methods``: the event carries ``routeKey`` with the template and ``pathParameters``, as API
+    Gateway sends them; any other method is API Gateway's 404."""
 
     async def endpoint(request: Request) -> Response:
         allow = cors_headers(request, origins)
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-            requested = request.headers["access-control-request-method"].upper()
-            if not allow or requested not in cors["allowMethods"]:
-                return Response(status_code=204)
-            return Response(
-                status_code=204,
-                headers={
-                    **allow,
-                    "Access-Control-Allow-Methods": ",".join(cors["allowMethods"]),
-                    "Access-Control-Allow-Headers": ",".join(cors["allowHeaders"]),
-                    "Access-Control-Max-Age": str(cors["maxAge"]),
-                },
-            )
-        if request.method != "POST":
+            return _preflight(request, origins)
+        if request.method not in methods:
             return JSONResponse({"message": "Not Found"}, status_code=404, headers=allow)
         body = await read_capped(request, MAX_PAYLOAD_BYTES)
         if body is None:
             return JSONResponse({"message": "Request Entity Too Large"}, status_code=413, headers=allow)
         event = api_gateway_event(request, body)
-        if iam is not None:
-            caller = iam.caller(request, body)
-            if caller is None:
-                return JSONResponse({"message": "Forbidden"}, status_code=403, headers=allow)
-            event["requestContext"]["authorizer"] = {
-                "iam": {"userArn": caller, "accountId": LOCAL_ACCOUNT_ID}
-            }
+        if template is not None:
+            route_key = f"{request.method} {template}"
+            event["routeKey"] = event["requestContext"]["routeKey"] = route_key
+            event["pathParameters"] = dict(request.path_params)
+        authorizer = _authorize(request, body, iam, tokens)
+        if isinstance(authorizer, Response):
+            authorizer.headers.update(allow)
+            return authorizer
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         result = await run_in_threadpool(handler, event, LocalContext())
         payload = result.get("body", "")
         content = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
@@ -204,3 +261,21 @@ def signer_endpoint(
         return Response(content, status_code=int(result.get("statusCode", 200)), headers=headers)
 
     return endpoint
+
+
+def job_routes(
+    handler: LambdaHandler, origins: tuple[str, ...], tokens: LocalTokens, iam: IamAuthorizer
+) -> list[Route]:
+    """``GET|DELETE /jobs/{jobId}`` (the signer's authorizer: an optional JWT locally) and their
+    ``/healthcheck/jobs/{jobId}`` twins (AWS_IAM), all to the jobs function."""
+    return [
+        Route(
+            template,
+            api_route(handler, origins, ("GET", "DELETE"), template=template, **authorizer),  # type: ignore[arg-type]
+            methods=list(ANY_METHOD),
+        )
+        for template, authorizer in (
+            ("/jobs/{jobId}", {"tokens": tokens}),
+            ("/healthcheck/jobs/{jobId}", {"iam": iam}),
+        )
+    ]

@@ -81,3 +81,26 @@ def decode_aws_chunked(
     except BaseException:
         decoded.close()
         raise
+
+
+# Subresources whose PUT changes an object's attributes without storing an object.
+_ATTRIBUTE_SUBRESOURCES = frozenset({"tagging", "acl", "retention", "legal-hold"})
+
+
+def stored_object(
+    request: s3_auth.IncomingRequest, path: str, length: int
+) -> tuple[str, str, str, int | None] | None:
+    """(bucket, key, reason, size or None when the request does not say) of a request that stores
+    an object once answered 200 (path-style ``/<bucket>/<key>``): PutObject, CopyObject and
+    CompleteMultipartUpload, the ``reason`` of S3's ``Object Created`` event; None for the rest."""
+    bucket, _, key = path.lstrip("/").partition("/")
+    query = {name for name, _ in request.query}
+    if not key or "partNumber" in query:
+        return None
+    if request.method == "PUT" and "uploadId" not in query and not query & _ATTRIBUTE_SUBRESOURCES:
+        if request.header("x-amz-copy-source") is not None:
+            return bucket, key, "CopyObject", None
+        return bucket, key, "PutObject", length
+    if request.method == "POST" and "uploadId" in query:
+        return bucket, key, "CompleteMultipartUpload", None
+    return None

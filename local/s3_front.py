@@ -10,6 +10,8 @@ on its port. This ASGI app is what listens on ``S3_PORT`` instead:
   (``local.s3_cors``); actual requests, errors included, carry the matching rule's headers.
 - ``x-amz-content-sha256`` is checked against the body; ``aws-chunked`` bodies with an unsigned
   trailer (newer SDKs' default) are decoded; a syntactically invalid ``Range`` is ignored.
+- Every stored object (PutObject, CompleteMultipartUpload, CopyObject answered 200) is reported to
+  ``on_object_created`` (the local EventBridge: ``local.jobs``), which must not block.
 - Conditional writes (``If-None-Match: *``), multipart uploads and everything else S3-shaped are
   passed to moto's S3 application, which runs in this process and listens on no port at all: its
   admin API (``/moto-api/``) and its other services are reachable from nowhere.
@@ -40,6 +42,8 @@ Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# (bucket, key, size or None when the request does not say, etag, reason, request id)
+ObjectCreated = Callable[..., None]
 
 MAX_SINGLE_PUT_BYTES = S3_SINGLE_PUT_LIMIT_BYTES  # S3's PutObject / UploadPart limit
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer"})
@@ -73,8 +77,10 @@ class S3Front:
         region: str,
         cors_rules: Sequence[s3_cors.Rule],
         clock: Callable[[], float] | None = None,
+        on_object_created: ObjectCreated | None = None,
     ) -> None:
         self._backend = backend
+        self.on_object_created = on_object_created
         self._credentials = dict(credentials)
         self._region = region
         self._rules = list(cors_rules)
@@ -182,6 +188,10 @@ class S3Front:
             response_headers = [
                 (k, str(len(document)) if k.lower() == "content-length" else v) for k, v in response_headers
             ]
+        if status == 200 and self.on_object_created is not None:
+            self._report_created(
+                request, scope["path"], int(environ["CONTENT_LENGTH"]), response_headers, request_id
+            )
         out = [(k, v) for k, v in response_headers if not k.lower().startswith("access-control-")]
         out = [(k, v) for k, v in out if k.lower() not in _HOP_BY_HOP and k.lower() != "vary"]
         out += list(cors.items())
@@ -201,6 +211,25 @@ class S3Front:
             if close is not None:
                 close()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _report_created(
+        self,
+        request: s3_auth.IncomingRequest,
+        path: str,
+        length: int,
+        response_headers: list[tuple[str, str]],
+        request_id: str,
+    ) -> None:
+        """S3's ``Object Created`` for a request that stored an object (``s3_framing.stored_object``)."""
+        stored = s3_framing.stored_object(request, path, length)
+        if stored is None or self.on_object_created is None:
+            return
+        bucket, key, reason, size = stored
+        etag = next((v for k, v in response_headers if k.lower() == "etag"), "")
+        try:
+            self.on_object_created(bucket, key, size=size, etag=etag, reason=reason, request_id=request_id)
+        except Exception:  # the upload succeeded: a failing event consumer must not turn it into a 500
+            log.exception("reporting %s of %s failed", reason, key)
 
     async def _preflight(
         self,

@@ -12,7 +12,6 @@ validated by ``infra.config``.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import ipaddress
 import json
 import os
@@ -24,21 +23,22 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from infra import config as stack_config
-from infra import policies
 from lambda_src.sign_uploads import config as signer_config
-from local import servers
+from local import jobs as local_jobs
+from local import processor_mount, servers
+from local.bus import LocalBus
 from local.cdn import cdn_endpoint
-from local.gateway import LOCAL_ACCOUNT_ID, IamAuthorizer, signer_endpoint
+from local.gateway import ANY_METHOD, LOCAL_ACCOUNT_ID, IamAuthorizer, job_routes, signer_endpoint
+from local.jobs import LocalAws, LocalJobs, LocalServices
 from local.multipart_gateway import multipart_endpoint
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
-from processor.app import create_app
-from processor.publisher import SignerPublisher
+from local.tokens import LocalTokens
+from local.transcoding import s3_fetcher, subscribe_processor
 from processor.settings import ProcessorSettings
 from tools import cdn_config as cdn_config_tool
 
@@ -48,10 +48,6 @@ DEFAULT_S3_PORT = 8701
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_DATA_DIR = REPO_ROOT / ".local"
 LOOPBACK = servers.LOOPBACK
-# The processor is local-only (the cloud twin is a pipeline, not an API): the browser calls it with
-# the signer API's origins and headers, and also reads job status and follows the media alias.
-PROCESSOR_CORS_METHODS = ("GET", "HEAD", "POST")
-PROCESSOR_EXPOSED_HEADERS = ("Location",)
 
 
 # The role the health check signs as on AWS; locally the local credentials stand for it.
@@ -72,6 +68,10 @@ class LocalSettings:
     stack: str = "dev"
     # Tests only: origins instead of the stack file's corsAllowedOrigins (make dev never sets it).
     cors_allowed_origins: tuple[str, ...] | None = None
+    # The bus's webhook (WEBHOOK_URL; WEBHOOK_SECRET, else a token generated at start).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    sweep_seconds: float = 30.0  # LUX_LOCAL_SWEEP_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LocalSettings:
@@ -90,6 +90,18 @@ class LocalSettings:
             values["public_host"] = env["PUBLIC_HOST"]
         if env.get("LUX_LOCAL_DATA_DIR"):
             values["data_dir"] = Path(env["LUX_LOCAL_DATA_DIR"])
+        for field, variable in (("webhook_url", "WEBHOOK_URL"), ("webhook_secret", "WEBHOOK_SECRET")):
+            if env.get(variable):
+                values[field] = env[variable]
+        if values.get("webhook_url", "").split("://")[0] not in ("", "http", "https"):
+            raise LocalStackError(f"WEBHOOK_URL must be an http(s) URL, got {values['webhook_url']!r}")
+        if env.get("LUX_LOCAL_SWEEP_SECONDS"):
+            try:
+                values["sweep_seconds"] = float(env["LUX_LOCAL_SWEEP_SECONDS"])
+            except ValueError:
+                raise LocalStackError("LUX_LOCAL_SWEEP_SECONDS must be a number of seconds") from None
+            if values["sweep_seconds"] <= 0:
+                raise LocalStackError("LUX_LOCAL_SWEEP_SECONDS must be positive")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -174,13 +186,16 @@ class LocalStack:
         self.config = stack_config.from_stack_file(settings.stack, region=LOCAL_REGION)
         # The origins every local endpoint answers CORS for (tests may narrow them).
         self.cors_allowed_origins = settings.cors_allowed_origins or self.config.cors_allowed_origins
-        self.processor_settings = self._resolve_processor_settings(processor_settings)
+        self.processor_settings = processor_mount.resolve_settings(
+            processor_settings, settings.data_dir, self.config.signer.max_files
+        )
         self.processor_settings.check_tools()  # fail fast, naming the missing binary
         host, self.advertise_note = settings.advertise()
         self.base_url = f"http://{host}:{settings.port}"
         self.s3_endpoint_url = f"http://{host}:{settings.s3_port}"
         self.signer_url = f"{self.base_url}/"
         self.processor_url = f"{self.base_url}/api/videos"
+        self.jobs_url = f"{self.base_url}/jobs/"
         self.emulator = S3Emulator(
             settings.host,
             settings.s3_port,
@@ -190,6 +205,21 @@ class LocalStack:
             self.cors_allowed_origins,
         )
         self._server: servers.BackgroundServer | None = None
+        # Jobs: DynamoDB + Secrets Manager on loopback, the bus, the jobs function (local.jobs).
+        self.tokens = LocalTokens(settings.data_dir)
+        self.aws = LocalAws(LOCAL_CREDENTIALS, LOCAL_REGION)
+        self.webhook_token = settings.webhook_secret or local_jobs.new_subject_key()
+        self.bus = LocalBus(
+            settings.data_dir / "events.jsonl", account=LOCAL_ACCOUNT_ID, region=LOCAL_REGION,
+            webhook_url=settings.webhook_url, webhook_token=self.webhook_token,
+        )  # fmt: skip
+        internal_s3 = s3_client(f"http://{settings.local_host}:{settings.s3_port}")
+        self.jobs = LocalJobs(
+            self.signer_environment(), LocalServices(internal_s3, self.config.bucket_name, self.bus, None),
+            bucket=self.config.bucket_name, prefix=self.config.prefix, account=LOCAL_ACCOUNT_ID,
+            region=LOCAL_REGION, sweep_seconds=settings.sweep_seconds,
+        )  # fmt: skip
+        self.emulator.front.on_object_created = self.jobs.object_created
 
     # --- configuration shared with the cloud stack -------------------------------------------
 
@@ -206,6 +236,8 @@ class LocalStack:
                 auth_required=False,
                 health_check_role_name=LOCAL_HEALTH_CHECK_ROLE,
                 max_multipart_file_bytes=self.config.signer.max_multipart_file_bytes,
+                subject_key_secret_id=local_jobs.SUBJECT_KEY_SECRET_NAME,
+                jobs_table=local_jobs.TABLE_NAME,
             ),
             **signer_config.runtime_environment(
                 region=LOCAL_REGION,
@@ -213,6 +245,8 @@ class LocalStack:
                     LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"], None
                 ),
                 endpoint_url=self.s3_endpoint_url,
+                secrets_endpoint_url=self.aws.endpoint_url,
+                dynamodb_endpoint_url=self.aws.endpoint_url,
             ),
         }
 
@@ -237,6 +271,7 @@ class LocalStack:
             "maxFileBytes": self.config.max_file_bytes,
             "environment": "local",
             "processorEndpoint": self.processor_url,
+            "jobsEndpoint": self.jobs_url,
         }
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -249,19 +284,24 @@ class LocalStack:
         def signer(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return handler(event, context, environment)
 
+        def jobs_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return self.jobs.invoke(event, context) or {}
+
         origins = self.cors_allowed_origins
+        iam = self.health_check_authorizer()
         s3 = s3_client(f"http://{self.settings.local_host}:{self.settings.s3_port}")
         cdn = cdn_endpoint(s3, self.config.bucket_name, self.config.prefix, origins)
         routes: list[Any] = [
             Route(
                 "/",
-                signer_endpoint(signer, origins),
-                methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+                signer_endpoint(signer, origins, tokens=self.tokens),
+                methods=list(ANY_METHOD),
             ),
+            *job_routes(jobs_function, origins, self.tokens, iam),
             # The health check's AWS_IAM route: the local credentials stand for its role.
             Route(
                 "/healthcheck",
-                signer_endpoint(signer, origins, self.health_check_authorizer()),
+                signer_endpoint(signer, origins, iam),
                 methods=["POST", "OPTIONS"],
             ),
             # The multipart routes (Uppy's S3 protocol, signRequest, the part plan): same handler.
@@ -273,8 +313,14 @@ class LocalStack:
             Route("/" + self.config.prefix + "{path:path}", cdn, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/healthz", self._health, methods=["GET"]),
         ]
-        processor_app = self._processor_app()
-        self._add_processor_cors(processor_app)
+        internal_signer = f"http://{self.settings.local_host}:{self.settings.port}/"
+        processor_app = processor_mount.processor_app(
+            self.processor_settings, internal_signer, self.base_url, self.config.prefix, origins,
+            fetch_source=s3_fetcher(s3, self.config.bucket_name),
+        )  # fmt: skip
+        # A completed upload job holding a raw source.<ext> starts the processor, as the cloud's
+        # transcoding rule starts MediaConvert (docs/transcoding.md).
+        subscribe_processor(self.bus, processor_app.state.on_job_event)
         routes.append(Mount("/", app=processor_app))
 
         @contextlib.asynccontextmanager
@@ -285,37 +331,6 @@ class LocalStack:
 
         return Starlette(routes=routes, lifespan=lifespan)
 
-    def _resolve_processor_settings(self, given: ProcessorSettings | None) -> ProcessorSettings:
-        if given is not None:
-            return given
-        settings = ProcessorSettings.from_env()
-        if "LUX_PROCESSOR_DATA_DIR" not in os.environ:
-            settings = dataclasses.replace(settings, data_dir=self.settings.data_dir / "processor")
-        if "LUX_PROCESSOR_MAX_PUBLISH_FILES" not in os.environ:
-            # Publish within the signer's limit as this stack configures it (maxFiles).
-            settings = dataclasses.replace(settings, max_publish_files=self.config.signer.max_files)
-        return settings
-
-    def _add_processor_cors(self, app: Any) -> None:
-        """The browser's view of the processor: the signer API's origins and request headers
-        (``policies.api_cors``), on every answer including the media alias's 307 (a player follows
-        a cross-origin redirect only if the redirect itself carries Access-Control-Allow-Origin)."""
-        cors = policies.api_cors(self.cors_allowed_origins)
-        # Added to the app itself (not a wrapper around the Mount) so its url_for keeps working.
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=cors["allowOrigins"],
-            allow_methods=PROCESSOR_CORS_METHODS,
-            allow_headers=cors["allowHeaders"],
-            expose_headers=PROCESSOR_EXPOSED_HEADERS,
-            max_age=cors["maxAge"],
-        )
-
-    def _processor_app(self) -> Any:
-        settings = self.processor_settings
-        internal_signer = f"http://{self.settings.local_host}:{self.settings.port}/"
-        return create_app(settings, SignerPublisher(internal_signer), self.base_url, self.config.prefix)
-
     async def _health(self, request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", **self.cdn_config()}, headers={"Cache-Control": "no-store"})
 
@@ -324,7 +339,7 @@ class LocalStack:
         try:
             cdn_config_tool.validate(self.cdn_config())
         except cdn_config_tool.CdnConfigError as error:
-            if error.key in ("signerEndpoint", "cdnBaseUrl", "processorEndpoint"):
+            if error.key in ("signerEndpoint", "cdnBaseUrl", "processorEndpoint", "jobsEndpoint"):
                 raise LocalStackError(
                     f"the advertised host {self.settings.advertised_host!r} cannot go into cdn_config.json: "
                     "the app accepts plain http only on loopback and private IPv4 addresses "
@@ -341,12 +356,33 @@ class LocalStack:
         ensure_port_free(self.settings.host, self.settings.port, "PORT")
         ensure_port_free(self.settings.host, self.settings.s3_port, "S3_PORT")
 
+    def _start_jobs(self) -> None:
+        self.aws.start()
+        self.aws.create_table(local_jobs.TABLE_NAME)
+        self.aws.create_secret(local_jobs.SUBJECT_KEY_SECRET_NAME, local_jobs.new_subject_key())
+        self.jobs.start()
+
+    def _stop_jobs(self) -> None:
+        self.jobs.stop()
+        self.bus.close()
+        self.aws.stop()
+
     def _prepare(self) -> uvicorn.Server:
-        self.check_ports()
+        try:
+            self.check_ports()
+        except LocalStackError:
+            self._stop_jobs()  # releases the loopback port the environment already named
+            raise
+        try:
+            self._start_jobs()
+        except Exception as error:
+            self._stop_jobs()
+            raise LocalStackError(f"the local DynamoDB/Secrets Manager did not start: {error}") from error
         app = self.build_app()
         try:
             self.emulator.start()
         except Exception as error:
+            self._stop_jobs()
             raise LocalStackError(
                 f"the S3 endpoint on port {self.settings.s3_port} did not start: {error}"
             ) from error
@@ -354,6 +390,7 @@ class LocalStack:
             self.write_cdn_config()
         except Exception:
             self.emulator.stop()
+            self._stop_jobs()
             raise
         return servers.server(app, self.settings.host, self.settings.port)
 
@@ -371,6 +408,7 @@ class LocalStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._stop_jobs()  # first: its threads read the S3 endpoint
         self.emulator.stop()
 
     def serve_forever(self) -> None:
@@ -379,6 +417,7 @@ class LocalStack:
         try:
             server.run()
         finally:
+            self._stop_jobs()
             self.emulator.stop()
 
     def __enter__(self) -> LocalStack:

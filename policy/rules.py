@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy import rules_edge, rules_monitoring
+from policy import rules_edge, rules_jobs, rules_monitoring, rules_transcoding
 
 Props = Mapping[str, Any]
 
@@ -178,15 +178,25 @@ def lambda_trust_is_lambda_only(resource_type: str, props: Props) -> list[str]:
     return violations
 
 
-ALLOWED_TRUSTED_SERVICES = frozenset({"lambda.amazonaws.com", "scheduler.amazonaws.com"})
+# events: the jobs webhook's rule invokes its API destination with a role; MediaConvert runs jobs.
+ALLOWED_TRUSTED_SERVICES = frozenset(
+    {
+        "lambda.amazonaws.com",
+        "scheduler.amazonaws.com",
+        "events.amazonaws.com",
+        rules_transcoding.MEDIACONVERT,
+    }
+)
 
 
 @dataclass(frozen=True)
 class SignerScope:
-    """Where the signer may write: ``arn:aws:s3:::<bucket>/<prefix>*``."""
+    """Where the signer may write: ``arn:aws:s3:::<bucket>/<prefix>*`` (and the job table it
+    records jobs in, when the stack has one: ``jobs_table`` is its name)."""
 
     bucket: str
     prefix: str
+    jobs_table: str | None = None
 
     @property
     def object_arn(self) -> str:
@@ -194,12 +204,16 @@ class SignerScope:
 
 
 _LOG_STREAM_ARN = re.compile(r"^arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:/aws/lambda/[A-Za-z0-9_-]+:\*$")
+_ONE_TABLE_ARN = re.compile(r"^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/([A-Za-z0-9_.-]{3,255})$")
+SIGNER_JOB_ACTIONS = frozenset({"dynamodb:PutItem", "dynamodb:GetItem"})
 # One named secret (Secrets Manager appends -?????? to the name in the ARN): never a wildcard name.
 _ONE_SECRET_ARN = re.compile(r"^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-\?{6}$")
 
 
 def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerScope) -> list[str]:
-    """The signer's inline policy: s3:PutObject on the upload prefix, writes to its own log group."""
+    """The signer's inline policy: s3:PutObject on the upload prefix, writes to its own log group,
+    its subject key, and PutItem/GetItem on the one job table (never its indexes, never Update,
+    Query or Delete)."""
     violations = []
     for statement in _statements(_document(policy_document)):
         if statement.get("Effect") != "Allow":
@@ -221,6 +235,16 @@ def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerSc
             wrong = [r for r in resources if not _LOG_STREAM_ARN.match(str(r))]
             if wrong:
                 violations.append(f"signer log writes are not scoped to its own log group: {wrong}")
+        elif actions and actions <= SIGNER_JOB_ACTIONS:
+            tables = [_ONE_TABLE_ARN.match(str(r)) for r in resources]
+            if (
+                not resources
+                or not all(tables)
+                or (
+                    scope.jobs_table is not None and any(t and t.group(1) != scope.jobs_table for t in tables)
+                )
+            ):
+                violations.append(f"signer may record jobs beyond the one job table: {resources}")
         elif actions == {"secretsmanager:GetSecretValue"}:
             # The key its subject folders are keyed with (JWT stacks): exactly one named secret.
             if len(resources) != 1 or not _ONE_SECRET_ARN.match(str(resources[0])):
@@ -228,7 +252,7 @@ def signer_permissions_are_least_privilege(policy_document: Any, scope: SignerSc
         else:
             violations.append(
                 f"signer policy allows {sorted(actions)}: only s3:PutObject, listing and aborting multipart "
-                "uploads, log writes and its subject key"
+                "uploads, log writes, its subject key and recording jobs"
             )
         if statement.get("Condition") is None and "*" in resources:
             violations.append("signer policy grants on Resource '*'")
@@ -296,7 +320,14 @@ def check_resources(resources: Iterable[tuple[str, Props]]) -> list[str]:
     ]
 
 
-RESOURCE_RULES.update({**rules_monitoring.RESOURCE_RULES, **rules_edge.RESOURCE_RULES})
+RESOURCE_RULES.update(
+    {
+        **rules_monitoring.RESOURCE_RULES,
+        **rules_edge.RESOURCE_RULES,
+        **rules_jobs.RESOURCE_RULES,
+        **rules_transcoding.RESOURCE_RULES,
+    }
+)
 # Re-exported: the rules' one public module.
 bucket_acls_disabled = rules_monitoring.bucket_acls_disabled
 alarms_notify_on_alarm_and_ok = rules_monitoring.alarms_notify_on_alarm_and_ok
@@ -307,6 +338,7 @@ topics_use_a_key_cloudwatch_can_use = rules_monitoring.topics_use_a_key_cloudwat
 
 MEDIA_BUCKET_COMPONENT = "lux:storage:MediaBucket"
 UPLOAD_SIGNER_COMPONENT = "lux:signer:UploadSigner"
+JOBS_COMPONENT = "lux:jobs:JobTracking"
 _ROLE_GRANTS = frozenset(
     {
         "aws:iam/rolePolicy:RolePolicy",
@@ -367,7 +399,15 @@ def signer_role_is_least_privilege(resources: Iterable[StackResource]) -> list[s
         violations.append(f"signer scope: expected one signer function with a PREFIX, found {prefixes}")
     if violations:
         return violations
-    scope = SignerScope(bucket=str(buckets[0]), prefix=str(next(iter(prefixes))))
+    tables = [
+        r.props.get("name") for r in resources if r.type == rules_jobs.TABLE and within(r.urn, JOBS_COMPONENT)
+    ]
+    scope = SignerScope(
+        bucket=str(buckets[0]),
+        prefix=str(next(iter(prefixes))),
+        # Without a job table in the stack the signer may record jobs nowhere.
+        jobs_table=str(tables[0]) if len(tables) == 1 else "(no job table in the stack)",
+    )
 
     for policy in policies:
         violations += signer_permissions_are_least_privilege(policy.props.get("policy"), scope)
@@ -391,7 +431,9 @@ def signer_role_is_least_privilege(resources: Iterable[StackResource]) -> list[s
 
 STACK_RULES: dict[str, tuple[str, Callable[[Iterable[StackResource]], list[str]]]] = {
     "signer-role-least-privilege": (
-        "The signer role allows only s3:PutObject under the upload prefix of the media bucket, and its log writes.",
+        "The signer role allows only s3:PutObject under the upload prefix of the media bucket, its log writes, "
+        "its subject key and PutItem/GetItem on the job table.",
         signer_role_is_least_privilege,
     ),
 }
+STACK_RULES.update(rules_transcoding.STACK_RULES)

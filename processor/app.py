@@ -28,9 +28,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lambda_src.sign_uploads.contract import JOB_ID_PATTERN
 from processor.jobs import JobStore
 from processor.publisher import Publisher
 from processor.settings import ProcessorSettings
+from processor.subscriber import SourceFetcher, subscriber
 from processor.worker import WorkerPool, free_bytes
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,10 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 QUEUE_FULL_RETRY_AFTER_SECONDS = 30
 # While an upload streams in, the free space is checked again after every this many bytes.
 SPACE_CHECK_INTERVAL_BYTES = 16 * 1024 * 1024
+# The processor's own ids (and the seed's /media alias) are 32 hex digits; a job started by a raw
+# upload's event keeps the upload job's id, so the status route takes the signer's pattern.
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_ANY_JOB_ID = re.compile(JOB_ID_PATTERN)
 
 
 class ApiError(Exception):
@@ -70,9 +75,15 @@ def error_response(
 
 
 def create_app(
-    settings: ProcessorSettings, publisher: Publisher, cdn_base_url: str, upload_prefix: str = "videos/"
+    settings: ProcessorSettings,
+    publisher: Publisher,
+    cdn_base_url: str,
+    upload_prefix: str = "videos/",
+    fetch_source: SourceFetcher | None = None,
 ) -> FastAPI:
-    """``upload_prefix`` is the signer's ``PREFIX`` (the stack's ``prefix``): where published jobs live."""
+    """``upload_prefix`` is the signer's ``PREFIX`` (the stack's ``prefix``): where published jobs live.
+    ``fetch_source`` (reads an object of the bucket) enables ``app.state.on_job_event``, the local
+    bus's subscriber that starts a job from a raw upload's ``Upload Job Completed``."""
     cdn = cdn_base_url.rstrip("/")
 
     def media_url(job_id: str, path: str) -> str:
@@ -103,6 +114,10 @@ def create_app(
     app = FastAPI(title="lux-video local processor", lifespan=lifespan)
     app.state.store = store
     app.state.pool = pool
+    if fetch_source is not None:
+        app.state.on_job_event = subscriber(
+            store=store, pool=pool, uploads_dir=settings.uploads_dir, fetch=fetch_source
+        )
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -161,7 +176,7 @@ def create_app(
 
     @app.get("/api/videos/{job_id}", name="get_video")
     async def get_video(job_id: str) -> JSONResponse:
-        job = store.get(job_id) if _JOB_ID.match(job_id) else None
+        job = store.get(job_id) if _ANY_JOB_ID.fullmatch(job_id) else None
         if job is None:
             raise ApiError(
                 404, "job_not_found", f"No video job '{job_id}'.", [{"field": "jobId", "problem": "unknown"}]

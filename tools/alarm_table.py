@@ -18,8 +18,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from infra import signer
-from infra.config import PROJECT
+from infra import jobs, signer
+from infra.config import PROJECT, JobsConfig
 from infra.monitoring import alarms
 from infra.monitoring.alarms import AlarmSpec, AlarmTargets, Metric
 
@@ -37,6 +37,20 @@ PLACEHOLDER_TARGETS = AlarmTargets(
     distribution_id="<distributionId>",
     health_check_function_name=f"{PROJECT}-<stack>-healthcheck",
     waf_web_acl_name=f"{PROJECT}-<stack>-cdn",
+    # With the webhook configured, so its dead-letter alarm is listed too.
+    jobs=jobs.jobs_alarm_targets(
+        JobsConfig(
+            name_prefix=f"{PROJECT}-<stack>",
+            region="<region>",
+            prefix="<prefix>",
+            job_retention_days=1,
+            log_retention_days=1,
+            webhook_url="https://<webhookUrl>",
+            webhook_secret_name="<webhookSecretName>",  # noqa: S106 -- a placeholder name
+        )
+    ),
+    # Only with `transcoding` on (docs/transcoding.md).
+    transcoding_function_name=f"{PROJECT}-<stack>-transcoding",
 )
 
 COMPARISONS = {

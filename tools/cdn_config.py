@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -30,6 +31,7 @@ SCHEMA_PATH = REPO_ROOT / "schemas" / "cdn_config.schema.json"
 # App config key -> (stack output it comes from, the JSON type it must have).
 FROM_OUTPUTS: dict[str, tuple[str, type]] = {
     "signerEndpoint": ("signerEndpoint", str),
+    "jobsEndpoint": ("jobsEndpoint", str),
     "cdnBaseUrl": ("cdnBaseUrl", str),
     "uploadPrefix": ("uploadPrefix", str),
     "region": ("region", str),
@@ -63,17 +65,34 @@ def build(outputs: Mapping[str, Any], environment: str) -> dict[str, Any]:
             raise CdnConfigError(output, f"must be a JSON {_json_type(kind)}, got {value!r}")
         config[field] = value
     config["environment"] = environment
+    # Optional: only a stack with cloud transcoding has it (the app uploads a raw source.<ext>).
+    transcoding = outputs.get("transcoding")
+    if transcoding is not None and not isinstance(transcoding, bool):
+        raise CdnConfigError("transcoding", f"must be a JSON boolean, got {transcoding!r}")
+    if transcoding:
+        config["cloudTranscoding"] = True
     validate(config)
     return config
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def validate(config: Mapping[str, Any]) -> None:
-    """Check ``config`` against the schema; the error names the first offending field."""
+    """Check ``config`` against the schema (and ``jobsEndpoint`` against the signer's host); the
+    error names the first offending field."""
     errors = sorted(
         jsonschema.Draft202012Validator(schema()).iter_errors(dict(config)),
         key=lambda e: (list(e.absolute_path), e.message),
     )
     if not errors:
+        jobs, signer = str(config["jobsEndpoint"]), str(config["signerEndpoint"])
+        if _origin(jobs) != _origin(signer):
+            raise CdnConfigError(
+                "jobsEndpoint", f"must be on the signer's host {_origin(signer)}, got {jobs}"
+            )
         return
     error = errors[0]
     if error.absolute_path:

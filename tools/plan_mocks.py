@@ -142,10 +142,42 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif typ == "aws:cloudwatch/logDelivery:LogDelivery":
             resource_id = args.resource_id or _short_hash(typ, name, length=16)
             state.update(arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery:{resource_id}")
+        elif typ == "aws:dynamodb/table:Table":
+            table = inputs.get("name") or name
+            resource_id = table
+            state.update(arn=f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}", name=table)
+        elif typ == "aws:cloudwatch/eventBus:EventBus":
+            bus = inputs.get("name") or name
+            resource_id = bus
+            state.update(arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:event-bus/{bus}", name=bus)
+        elif typ == "aws:cloudwatch/eventRule:EventRule":
+            rule = inputs.get("name") or name
+            bus = inputs.get("eventBusName")
+            resource_id = f"{bus}|{rule}" if bus else rule
+            path = f"{bus}/{rule}" if bus and bus != "default" else rule
+            state.update(arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{path}", name=rule)
+        elif typ == "aws:sqs/queue:Queue":
+            queue = inputs.get("name") or name
+            url = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{queue}"
+            resource_id = url
+            state.update(arn=f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}", url=url, name=queue)
+        elif typ in (
+            "aws:cloudwatch/eventConnection:EventConnection",
+            "aws:cloudwatch/eventApiDestination:EventApiDestination",
+        ):
+            kind = "connection" if typ.endswith("Connection") else "api-destination"
+            resource_id = inputs.get("name") or name
+            state.update(
+                arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:{kind}/{resource_id}/{_uuid_like(typ, name)}"
+            )
         elif typ == "aws:sns/topic:Topic":
             topic = inputs.get("name") or name
             state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}", name=topic)
             resource_id = state["arn"]
+        elif typ == "aws:mediaconvert/queue:Queue":
+            queue = inputs.get("name") or name
+            state.update(arn=f"arn:aws:mediaconvert:{region}:{ACCOUNT_ID}:queues/{queue}", name=queue)
+            resource_id = queue
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -159,6 +191,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"name": self.region, "region": self.region, "id": self.region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            # Never a real value: the plan shows where the secret comes from, not what it is.
+            secret_id = str(args.args.get("secretId"))
+            return {"secretId": secret_id, "secretString": f"<value of secret {secret_id}>"}, []
         raise MockInvokeError(
             f"the plan has no mock for the invoke {args.token}; add one to RecordingMocks.call"
         )

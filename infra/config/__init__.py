@@ -27,12 +27,15 @@ from infra.config.slices import (
     CdnConfig,
     EdgeConfig,
     HealthCheckConfig,
+    JobsConfig,
     LogsConfig,
     MonitoringConfig,
     SignerConfig,
     StackConfig,
     StorageConfig,
 )
+from infra.config.transcoding import DEFAULTS as TRANSCODING_DEFAULTS
+from infra.config.transcoding import TranscodingConfig, transcoding_config
 from infra.config.values import PROJECT, ConfigError
 from lambda_src.sign_uploads import config as signer_limits
 
@@ -47,11 +50,13 @@ __all__ = [
     "ConfigError",
     "EdgeConfig",
     "HealthCheckConfig",
+    "JobsConfig",
     "LogsConfig",
     "MonitoringConfig",
     "SignerConfig",
     "StackConfig",
     "StorageConfig",
+    "TranscodingConfig",
     "available_stacks",
     "engine_config",
     "from_stack_file",
@@ -102,6 +107,12 @@ DEFAULTS: dict[str, Any] = {
     # The key the signer's subject folders are HMACs under (a Secrets Manager secret you create:
     # docs/configuration.md); required when jwtIssuer is set.
     "subjectKeySecretName": None,
+    # The jobs webhook (infra/jobs.py): an https URL EventBridge POSTs every job event to, with the
+    # value of this Secrets Manager secret in its token header. Both or neither.
+    "webhookUrl": None,
+    "webhookSecretName": None,
+    # Cloud transcoding on MediaConvert (infra/config/transcoding.py, docs/transcoding.md).
+    **TRANSCODING_DEFAULTS,
 }
 
 
@@ -164,6 +175,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
     adopt = adoption.adopt(raw, bucket_name=bucket_name, function_name=function_name)
     name_prefix = f"{PROJECT}-{stack}"
     health_check = _health_check(raw, stack, region, prefix, retention, origins)
+    expiration_days = v.integer(raw, "expirationDays", DEFAULTS["expirationDays"], 1, 3650)
 
     def adopted(slice_: Any) -> dict[str, str]:
         return {key: resource_id for key, resource_id in adopt.items() if key in slice_.ADOPTABLE}
@@ -175,7 +187,7 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
         storage=StorageConfig(
             bucket_name=bucket_name,
             prefix=prefix,
-            expiration_days=v.integer(raw, "expirationDays", DEFAULTS["expirationDays"], 1, 3650),
+            expiration_days=expiration_days,
             cors_allowed_origins=origins,
             expire_health_check_probes=health_check is not None,
             noncurrent_version_days=(
@@ -247,6 +259,23 @@ def parse(raw: Mapping[str, str], *, stack: str, region: str | None, default_tag
             alarm_email=v.matching(raw, "alarmEmail", None, v.EMAIL, "is not an email address"),
         ),
         health_check=health_check,
+        jobs=JobsConfig(
+            name_prefix=name_prefix,
+            region=region,
+            prefix=prefix,
+            job_retention_days=expiration_days + 1,
+            log_retention_days=retention,
+            **_webhook(raw),
+        ),
+        transcoding=transcoding_config(
+            raw,
+            name_prefix=name_prefix,
+            stack=stack,
+            region=region,
+            prefix=prefix,
+            retention=retention,
+            tags=dict(v.default_tags(default_tags, stack)),
+        ),
     )
 
 
@@ -315,6 +344,19 @@ def _health_check(
         log_retention_days=retention,
         check_origin=ANY_ORIGIN_PROBE if origins[0] == "*" else origins[0],
     )
+
+
+def _webhook(raw: Mapping[str, str]) -> dict[str, str | None]:
+    url = v.matching(raw, "webhookUrl", None, v.HTTPS_URL, "is not an https:// URL (host, optional path)")
+    secret = v.matching(raw, "webhookSecretName", None, v.SECRET_NAME, "is not a Secrets Manager secret name")
+    if (url is None) != (secret is None):
+        key, other = (
+            ("webhookSecretName", "webhookUrl") if url is not None else ("webhookUrl", "webhookSecretName")
+        )
+        raise ConfigError(
+            key, f"is required when {other} is set: the webhook is sent with the secret's token"
+        )
+    return {"webhook_url": url, "webhook_secret_name": secret}
 
 
 def _subject_key_secret(raw: Mapping[str, str], auth_required: bool) -> str | None:

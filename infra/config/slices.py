@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from infra.config import values as v
 from infra.config.values import PROJECT
 from lambda_src.sign_uploads.config import DEFAULT_MAX_MULTIPART_FILE_BYTES as MAX_MULTIPART_DEFAULT
+
+if TYPE_CHECKING:
+    from infra.config.transcoding import TranscodingConfig
 
 
 class AdoptKey(NamedTuple):
@@ -165,6 +168,43 @@ class HealthCheckConfig:
 
 
 @dataclass(frozen=True)
+class JobsConfig:
+    """``infra/jobs.py`` JobTracking: the job table, the custom bus, the jobs function and its
+    rules, and the optional webhook. Names derive from the stack's name prefix."""
+
+    name_prefix: str
+    region: str
+    prefix: str
+    # DynamoDB deletes a job record this long after its last signing: the objects' expiry + 1 day.
+    job_retention_days: int
+    log_retention_days: int
+    # The webhook (an EventBridge API destination) and the Secrets Manager secret whose value is
+    # sent in its token header; both or neither.
+    webhook_url: str | None = None
+    webhook_secret_name: str | None = None
+
+    @property
+    def function_name(self) -> str:
+        return f"{self.name_prefix}-jobs"
+
+    @property
+    def table_name(self) -> str:
+        return f"{self.name_prefix}-jobs"
+
+    @property
+    def bus_name(self) -> str:
+        return f"{self.name_prefix}-jobs"
+
+    @property
+    def role_name(self) -> str:
+        return function_role_name(self.function_name)
+
+    @property
+    def webhook(self) -> bool:
+        return self.webhook_url is not None
+
+
+@dataclass(frozen=True)
 class MonitoringConfig:
     """``infra/monitoring/`` Monitoring: alarm topics, alarms, dashboard."""
 
@@ -194,6 +234,9 @@ class StackConfig:
     api: ApiConfig
     monitoring: MonitoringConfig
     health_check: HealthCheckConfig | None
+    jobs: JobsConfig
+    # Cloud transcoding (infra/config/transcoding.py): None when the switch is off.
+    transcoding: TranscodingConfig | None = None
 
     @property
     def tags(self) -> dict[str, str]:

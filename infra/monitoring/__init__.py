@@ -20,6 +20,7 @@ from infra.config import MonitoringConfig
 from infra.monitoring.alarms import (
     CDN_METRICS_REGION,
     AlarmTargets,
+    JobsAlarmTargets,
     alarm_inputs,
     alarm_specs,
     alarm_topic_names,
@@ -42,10 +43,14 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("lux:monitoring:Monitoring", name, None, opts)
         config, targets = args.config, args.targets
         child = pulumi.ResourceOptions(parent=self)
+        # The transcoding cost budget notifies the stack-region topic (only when transcoding is on).
+        self._budgets = targets.transcoding_function_name is not None
         prefix = config.name_prefix
 
         topic_names = alarm_topic_names(prefix, config.region)
-        self.topic = self._topic(f"{name}-alarms", topic_names[config.region], config.alarm_email, child)
+        self.topic = self._topic(
+            f"{name}-alarms", topic_names[config.region], config.alarm_email, child, budgets=self._budgets
+        )
         if config.region == CDN_METRICS_REGION:
             cdn_opts, self.cdn_topic = child, self.topic
         else:
@@ -99,6 +104,9 @@ class Monitoring(pulumi.ComponentResource):
                 distribution_id=targets.distribution_id,
                 health_check_function=targets.health_check_function_name,
                 waf_web_acl=targets.waf_web_acl_name,
+                jobs_function=None if targets.jobs is None else targets.jobs.function_name,
+                jobs_queues=[] if targets.jobs is None else _jobs_queues(targets.jobs),
+                transcoding_function=targets.transcoding_function_name,
                 alarm_arns=pulumi.Output.all(*[alarm.arn for alarm in self.alarms.values()]),
             ).apply(
                 lambda v: json.dumps(
@@ -115,16 +123,24 @@ class Monitoring(pulumi.ComponentResource):
         )
 
     def _topic(
-        self, resource_name: str, topic_name: str, email: str | None, opts: pulumi.ResourceOptions
+        self,
+        resource_name: str,
+        topic_name: str,
+        email: str | None,
+        opts: pulumi.ResourceOptions,
+        budgets: bool = False,
     ) -> aws.sns.Topic:
-        """An alarm topic encrypted with its own key (see policies.alarm_topic_key_policy)."""
+        """An alarm topic encrypted with its own key (see policies.alarm_topic_key_policy);
+        ``budgets``: AWS Budgets may publish too (the stack-region topic, with transcoding)."""
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         key = aws.kms.Key(
             f"{resource_name}-key",
             description=f"Encrypts the {topic_name} SNS topic; CloudWatch alarms may publish",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=account_id.apply(lambda account: json.dumps(policies.alarm_topic_key_policy(account))),
+            policy=account_id.apply(
+                lambda account: json.dumps(policies.alarm_topic_key_policy(account, budgets))
+            ),
             opts=opts,
         )
         aws.kms.Alias(
@@ -141,7 +157,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{resource_name}-policy",
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, account_id).apply(
-                lambda values: json.dumps(policies.alarm_topic_policy(values[0], values[1]))
+                lambda values: json.dumps(policies.alarm_topic_policy(values[0], values[1], budgets))
             ),
             opts=opts,
         )
@@ -150,3 +166,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"{resource_name}-email", topic=topic.arn, protocol="email", endpoint=email, opts=opts
             )
         return topic
+
+
+def _jobs_queues(jobs: JobsAlarmTargets) -> list[str]:
+    return [q for q in (jobs.dead_letter_queue_name, jobs.webhook_dead_letter_queue_name) if q is not None]

@@ -13,7 +13,12 @@ from typing import Any, NamedTuple
 
 import pulumi
 
-from infra.policies import FAILED_SIGNINGS_METRIC, HEALTH_CHECK_NAMESPACE, SIGNER_METRIC_NAMESPACE
+from infra.policies import (
+    FAILED_SIGNINGS_METRIC,
+    HEALTH_CHECK_NAMESPACE,
+    SIGNER_METRIC_NAMESPACE,
+    TRANSCODING_METRIC_NAMESPACE,
+)
 
 CDN_METRICS_REGION = "us-east-1"
 # The README's Monitoring section links the alarm table (docs/operations.md); kept as the target
@@ -56,6 +61,17 @@ class AlarmSpec:
 
 
 @dataclass(frozen=True)
+class JobsAlarmTargets:
+    """The upload jobs' parts the alarms watch (``infra/jobs.py`` names them)."""
+
+    function_name: str
+    dead_letter_queue_name: str
+    object_created_rule_name: str
+    # Only with the webhook configured.
+    webhook_dead_letter_queue_name: str | None = None
+
+
+@dataclass(frozen=True)
 class AlarmTargets:
     """What the alarms watch: names and IDs wired in from the other components."""
 
@@ -69,6 +85,9 @@ class AlarmTargets:
     health_check_function_name: str | None = None
     # The CDN's WAF web ACL, when the stack has one (its metrics go on the dashboard).
     waf_web_acl_name: str | None = None
+    jobs: JobsAlarmTargets | None = None
+    # The transcoding function, when cloud transcoding is on (docs/transcoding.md).
+    transcoding_function_name: str | None = None
 
 
 def alarm_topic_names(name_prefix: str, region: str) -> dict[str, str]:
@@ -121,6 +140,39 @@ def runbooks(t: AlarmTargets) -> dict[str, str]:
         "healthcheck-failing": "The synthetic upload (sign -> PUT -> read through the CDN, CORS, ETag) failed "
         "for two runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
         f"the check's log lines (/aws/lambda/{t.health_check_function_name}).",
+        **({} if t.jobs is None else _jobs_runbooks(t.jobs)),
+        "transcoding-failed-jobs": "MediaConvert reported a transcode ERROR or a job was CANCELED: the user "
+        "sees 'failed' (sources refused for size or duration are not counted). The job's error carries "
+        "MediaConvert's code and message; look it up in MediaConvert's error code table and in "
+        f"/aws/lambda/{t.transcoding_function_name} (mediaConvertJobId).",
+        "transcoding-errors": "The transcoding function failed (unhandled error, timeout): a raw upload may not "
+        "have been submitted, or a finished job not marked ready. EventBridge retries for 24 hours; "
+        f"check /aws/lambda/{t.transcoding_function_name} for tracebacks (Probe/CreateJob/S3 access denied).",
+        "transcoding-dead-letters": "Raw-upload or MediaConvert state-change events the transcoding function "
+        "never took (after 24 hours of EventBridge retries) wait in the SQS queue "
+        f"{t.transcoding_function_name}-dlq: a job may never have been submitted, or never marked ready. "
+        f"Fix the cause (/aws/lambda/{t.transcoding_function_name}), invoke the function with each message "
+        "body (replaying is harmless: submission is idempotent per job) and delete it.",
+    }
+
+
+def _jobs_runbooks(j: JobsAlarmTargets) -> dict[str, str]:
+    logs = f"/aws/lambda/{j.function_name}"
+    return {
+        "jobs-errors": "The jobs function failed (an unhandled error or a timeout): uploads may not complete, "
+        f"expire or delete, and the status API may answer 5xx. Check {logs} for tracebacks and "
+        "'Task timed out', and the job table's and the bus's throttling.",
+        "jobs-dead-letters": f"Events the jobs function never processed wait in the SQS queue {j.dead_letter_queue_name} "
+        "(S3 Object Created or sweep events, after EventBridge's and Lambda's retries): those files are not "
+        f"marked arrived. Read a message (its error attributes say why), fix the cause ({logs}), then "
+        "invoke the function with each message body (aws lambda invoke; replaying is harmless) and delete it.",
+        "jobs-object-created-failed": f"EventBridge could not invoke the jobs function for rule {j.object_created_rule_name} "
+        "(permission removed, function deleted, throttled): uploads stop completing. Check the rule's target and "
+        "the function's resource policy; undelivered events are in the jobs dead-letter queue.",
+        "jobs-webhook-dead-letters": "(Only with webhookUrl.) Job events the webhook did not accept after EventBridge's retries wait in "
+        f"the SQS queue {j.webhook_dead_letter_queue_name}: the receiver is down, rejects the token "
+        "(4xx: check webhookSecretName's value) or is too slow. Fix the receiver, then put each message's "
+        "detail back on the jobs bus (aws events put-events, source lux-video.jobs) and delete it.",
     }
 
 
@@ -167,8 +219,42 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
         specs.append(
             AlarmSpec("healthcheck-failing", metric=check, comparison="LessThanThreshold", periods=2, treat_missing_data="breaching")
         )  # fmt: skip
+    if t.jobs is not None:
+        specs += _jobs_alarms(t.jobs)
+    if t.transcoding_function_name is not None:
+        transcoder: Dimensions = {"FunctionName": t.transcoding_function_name}
+        failed_jobs = Metric(TRANSCODING_METRIC_NAMESPACE, "JobsFailed", transcoder, "Sum")
+        specs += [
+            AlarmSpec("transcoding-failed-jobs", metric=failed_jobs),
+            AlarmSpec("transcoding-errors", metric=Metric("AWS/Lambda", "Errors", transcoder, "Sum")),
+            AlarmSpec(
+                "transcoding-dead-letters",
+                metric=Metric(
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    {"QueueName": f"{t.transcoding_function_name}-dlq"},  # TranscodingConfig's rule
+                    "Maximum",
+                ),
+            ),  # fmt: skip
+        ]
     texts = runbooks(t)
     return [replace(spec, description=f"{texts[spec.what]} Runbook: {RUNBOOK}") for spec in specs]
+
+
+def _jobs_alarms(j: JobsAlarmTargets) -> list[AlarmSpec]:
+    def dead_letters(queue: str) -> Metric:
+        return Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue}, "Maximum")
+
+    specs = [
+        AlarmSpec("jobs-errors", metric=Metric("AWS/Lambda", "Errors", {"FunctionName": j.function_name}, "Sum")),
+        AlarmSpec("jobs-dead-letters", metric=dead_letters(j.dead_letter_queue_name)),
+        AlarmSpec("jobs-object-created-failed", metric=Metric("AWS/Events", "FailedInvocations", {"RuleName": j.object_created_rule_name}, "Sum")),
+    ]  # fmt: skip
+    if j.webhook_dead_letter_queue_name is not None:
+        specs.append(
+            AlarmSpec("jobs-webhook-dead-letters", metric=dead_letters(j.webhook_dead_letter_queue_name))
+        )
+    return specs
 
 
 def alarm_inputs(spec: AlarmSpec, name_prefix: str, topic_arn: pulumi.Input[str]) -> dict[str, Any]:

@@ -1,11 +1,17 @@
-"""The stack's one dashboard: alarms, signer, API, CDN (us-east-1) and the synthetic check."""
+"""The stack's one dashboard: alarms, signer, API, CDN (us-east-1), the synthetic check and the jobs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from infra.monitoring.alarms import CDN_METRICS_REGION, PERIOD_SECONDS
-from infra.policies import FAILED_SIGNINGS_METRIC, HEALTH_CHECK_NAMESPACE, SIGNER_METRIC_NAMESPACE
+from infra.policies import (
+    FAILED_SIGNINGS_METRIC,
+    HEALTH_CHECK_NAMESPACE,
+    SIGNER_METRIC_NAMESPACE,
+    TRANSCODING_METRIC_NAMESPACE,
+)
+from lambda_src.sign_uploads.jobs_handler import METRICS_NAMESPACE as JOBS_NAMESPACE
 
 
 def dashboard_body(
@@ -18,6 +24,9 @@ def dashboard_body(
     health_check_function: str | None,
     alarm_arns: list[str],
     waf_web_acl: str | None = None,
+    jobs_function: str | None = None,
+    jobs_queues: list[str] | None = None,
+    transcoding_function: str | None = None,
 ) -> dict[str, Any]:
     """One dashboard: alarms, signer, API, CDN (us-east-1) and the synthetic check."""
     fn = ["FunctionName", function_name]
@@ -146,4 +155,66 @@ def dashboard_body(
                 widget_region=CDN_METRICS_REGION,
             )
         )
+    if jobs_function is not None:
+        jobs_fn = ["FunctionName", jobs_function]
+        widgets += [
+            metric_widget(
+                "Upload jobs: completed / expired",
+                [
+                    [JOBS_NAMESPACE, "JobsCompleted", *jobs_fn, {"stat": "Sum"}],
+                    [JOBS_NAMESPACE, "JobsExpired", *jobs_fn, {"stat": "Sum"}],
+                ],
+                0,
+                33,
+            ),
+            metric_widget(
+                "Upload jobs: function errors, dead letters",
+                [
+                    ["AWS/Lambda", "Errors", *jobs_fn, {"stat": "Sum"}],
+                    *[
+                        [
+                            "AWS/SQS",
+                            "ApproximateNumberOfMessagesVisible",
+                            "QueueName",
+                            queue,
+                            {"stat": "Maximum"},
+                        ]
+                        for queue in jobs_queues or []
+                    ],
+                ],
+                12,
+                33,
+            ),
+        ]
+    if transcoding_function is not None:
+        widgets += transcoding_widgets(metric_widget, transcoding_function)
     return {"widgets": widgets}
+
+
+def transcoding_widgets(metric_widget: Any, function_name: str) -> list[dict[str, Any]]:
+    """Cloud transcoding (docs/transcoding.md): jobs, output minutes (what MediaConvert bills), failures."""
+    fn = ["FunctionName", function_name]
+    ns = TRANSCODING_METRIC_NAMESPACE
+    return [
+        metric_widget(
+            "Transcoding: jobs submitted / ready / failed / refused (over a limit)",
+            [
+                [ns, name, *fn, {"stat": "Sum"}]
+                for name in ("JobsSubmitted", "JobsReady", "JobsFailed", "SourcesRefused")
+            ],
+            0,
+            33,
+        ),
+        metric_widget(
+            "Transcoding: output minutes (billed per minute: see docs/transcoding.md)",
+            [[ns, "OutputMinutes", *fn, {"stat": "Sum"}]],
+            12,
+            33,
+        ),
+        metric_widget(
+            "Transcoding: failed jobs and function errors",
+            [[ns, "JobsFailed", *fn, {"stat": "Sum"}], ["AWS/Lambda", "Errors", *fn, {"stat": "Sum"}]],
+            0,
+            39,
+        ),
+    ]

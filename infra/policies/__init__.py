@@ -6,7 +6,8 @@ policy pack check them. One definition, many users: change a header here and the
 CDN and the tests all follow. Nothing in this package imports pulumi.
 
 ``statements`` (shared IAM building blocks), ``storage`` (S3), ``cdn`` (CloudFront), ``api``
-(API Gateway), ``iam`` (roles), ``monitoring`` (alarm topics, failed signings).
+(API Gateway), ``iam`` (roles), ``jobs`` (the upload jobs: table, bus, rules, webhook),
+``monitoring`` (alarm topics, failed signings).
 """
 
 from infra.policies.api import (
@@ -50,11 +51,27 @@ from infra.policies.iam import (
     secret_arn_pattern,
     signer_permissions,
 )
+from infra.policies.jobs import (
+    DLQ_RETENTION_SECONDS,
+    SWEEP_SCHEDULE,
+    TARGET_MAX_EVENT_AGE_SECONDS,
+    TARGET_RETRY_ATTEMPTS,
+    WEBHOOK_RATE_PER_SECOND,
+    dead_letter_queue_policy,
+    events_trust_policy,
+    health_check_job_route_arns,
+    job_events_pattern,
+    jobs_permissions,
+    object_created_pattern,
+    route_source_arn,
+    webhook_permissions,
+)
 from infra.policies.monitoring import (
     FAILED_SIGNING_FILTER_PATTERN,
     FAILED_SIGNINGS_METRIC,
     HEALTH_CHECK_NAMESPACE,
     SIGNER_METRIC_NAMESPACE,
+    TRANSCODING_METRIC_NAMESPACE,
     alarm_topic_key_policy,
     alarm_topic_policy,
     failed_signing,
@@ -109,6 +126,7 @@ __all__ = [
     "CLOUDFRONT_LOG_DELIVERY_REGION",
     "CLOUDFRONT_LOG_PREFIX",
     "CORS_MAX_AGE_SECONDS",
+    "DLQ_RETENTION_SECONDS",
     "EXPOSED_HEADERS",
     "FAILED_SIGNINGS_METRIC",
     "FAILED_SIGNING_FILTER_PATTERN",
@@ -123,7 +141,12 @@ __all__ = [
     "PUBLIC_ACCESS_BLOCK",
     "S3_ACCESS_LOG_PREFIX",
     "SIGNER_METRIC_NAMESPACE",
+    "SWEEP_SCHEDULE",
+    "TARGET_MAX_EVENT_AGE_SECONDS",
+    "TARGET_RETRY_ATTEMPTS",
+    "TRANSCODING_METRIC_NAMESPACE",
     "WAF_MANAGED_RULE_GROUP",
+    "WEBHOOK_RATE_PER_SECOND",
     "alarm_topic_key_policy",
     "alarm_topic_policy",
     "api_access_log_format",
@@ -138,21 +161,28 @@ __all__ = [
     "cdn_remove_headers",
     "cdn_security_headers",
     "cloudfront_delivery_source_arn",
+    "dead_letter_queue_policy",
     "deny_insecure_transport",
     "document",
+    "events_trust_policy",
     "expire_after",
     "failed_signing",
+    "health_check_job_route_arns",
     "health_check_lifecycle_rule",
     "health_check_permissions",
     "health_check_route_arn",
+    "job_events_pattern",
+    "jobs_permissions",
     "lambda_trust_policy",
     "log_bucket_lifecycle_rules",
     "log_bucket_policy",
     "manifest_path_patterns",
     "multipart_routes_arn",
     "noncurrent_versions_rule",
+    "object_created_pattern",
     "probe_object_arns",
     "read_secret",
+    "route_source_arn",
     "same_account",
     "scheduler_permissions",
     "scheduler_trust_policy",
@@ -162,5 +192,6 @@ __all__ = [
     "signer_permissions",
     "waf_rules",
     "waf_visibility",
+    "webhook_permissions",
     "write_own_logs",
 ]

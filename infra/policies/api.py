@@ -6,8 +6,9 @@ from typing import Any
 
 from infra.policies.storage import CORS_MAX_AGE_SECONDS
 
-# GET and DELETE: the multipart routes (Uppy Companion's S3 protocol lists parts and aborts).
-API_CORS_METHODS = ("GET", "POST", "DELETE", "OPTIONS")
+# POST / signs; GET and DELETE /jobs/{jobId} report and delete a job; the multipart routes
+# (Uppy Companion's S3 protocol) list parts with GET and abort with DELETE.
+API_CORS_METHODS = ("POST", "GET", "DELETE", "OPTIONS")
 API_CORS_HEADERS = ("content-type", "authorization")
 # The multipart routes on the signer API (lambda_src/sign_uploads/multipart.py), under the same
 # authorizer as POST /; the local gateway serves the same list.

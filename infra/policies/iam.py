@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.policies.jobs import health_check_job_route_arns, record_jobs
 from infra.policies.statements import document, same_account, service_trust, write_own_logs
 
 # The synthetic check signs jobs whose ids start with this prefix, reserved for it by the signer; its
@@ -23,12 +24,17 @@ def lambda_trust_policy() -> dict[str, Any]:
 
 
 def signer_permissions(
-    bucket_arn: str, prefix: str, log_group_arn: str, subject_key_secret_arn: str | None = None
+    bucket_arn: str,
+    prefix: str,
+    log_group_arn: str,
+    subject_key_secret_arn: str | None = None,
+    jobs_table_arn: str | None = None,
 ) -> dict[str, Any]:
     """The signer's credentials sign the URLs, so they bound what a URL can do: PutObject under
     the prefix (single PUTs and multipart create, parts and completion), and listing the parts of
     and aborting multipart uploads there, nothing else on S3; plus writing to its own log group,
-    and with JWT reading the one secret its subject folders are keyed with."""
+    with JWT reading the one secret its subject folders are keyed with, and recording each job
+    (PutItem, GetItem) in the job table."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "PutUploadsUnderPrefix",
@@ -48,6 +54,8 @@ def signer_permissions(
     ]
     if subject_key_secret_arn is not None:
         statements.append(read_secret("ReadSubjectKey", subject_key_secret_arn))
+    if jobs_table_arn is not None:
+        statements.append(record_jobs(jobs_table_arn))
     return document(*statements)
 
 
@@ -76,8 +84,9 @@ def health_check_permissions(
     bucket_arn: str, prefix: str, log_group_arn: str, api_execution_arn: str
 ) -> dict[str, Any]:
     """The synthetic check signs on its IAM-authorized route and uploads through the signer's URLs
-    (no S3 write of its own); it may delete only probe objects and write its own logs (its metrics
-    travel in them as EMF, so no cloudwatch:PutMetricData)."""
+    (no S3 write of its own), reads and deletes its job on its own job routes; it may delete only
+    probe objects and write its own logs (its metrics travel in them as EMF, so no
+    cloudwatch:PutMetricData)."""
     return document(
         {
             "Sid": "SignOnOwnRoute",
@@ -90,6 +99,12 @@ def health_check_permissions(
             "Effect": "Allow",
             "Action": "s3:DeleteObject",
             "Resource": probe_object_arns(bucket_arn, prefix),
+        },
+        {
+            "Sid": "CheckOwnJobs",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": health_check_job_route_arns(api_execution_arn),
         },
         write_own_logs(log_group_arn),
     )

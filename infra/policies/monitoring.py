@@ -34,10 +34,11 @@ def health_check_lifecycle_rule(prefix: str) -> dict[str, Any]:
 # Each alarm topic therefore has its own customer-managed key that admits CloudWatch.
 
 
-def alarm_topic_key_policy(account_id: str) -> dict[str, Any]:
+def alarm_topic_key_policy(account_id: str, budgets: bool = False) -> dict[str, Any]:
     """The alarm topic's KMS key: the account administers it (through IAM); CloudWatch alarms of
-    this account may use it to publish encrypted notifications."""
-    return document(
+    this account may use it to publish encrypted notifications (and AWS Budgets, with ``budgets``:
+    the transcoding cost budget notifies this topic)."""
+    statements = [
         {
             "Sid": "AccountAdministersTheKey",
             "Effect": "Allow",
@@ -52,13 +53,27 @@ def alarm_topic_key_policy(account_id: str) -> dict[str, Any]:
             "*",
             same_account(account_id),
         ),
-    )
+    ]
+    if budgets:
+        statements.append(
+            allow_service(
+                "BudgetsPublish",
+                BUDGETS_SERVICE,
+                ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "*",
+                same_account(account_id),
+            )
+        )
+    return document(*statements)
 
 
-def alarm_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
-    """Who may use an alarm topic: this account's CloudWatch alarms publish; the account manages
-    subscriptions; nothing travels without TLS."""
-    return document(
+BUDGETS_SERVICE = "budgets.amazonaws.com"
+
+
+def alarm_topic_policy(topic_arn: str, account_id: str, budgets: bool = False) -> dict[str, Any]:
+    """Who may use an alarm topic: this account's CloudWatch alarms publish (and AWS Budgets, with
+    ``budgets``); the account manages subscriptions; nothing travels without TLS."""
+    statements = [
         allow_service(
             "CloudWatchAlarmsPublish",
             "cloudwatch.amazonaws.com",
@@ -80,10 +95,19 @@ def alarm_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
             "Resource": topic_arn,
         },
         deny_insecure_transport(topic_arn, action="sns:Publish"),
-    )
+    ]
+    if budgets:
+        statements.insert(
+            1,
+            allow_service(
+                "BudgetsPublish", BUDGETS_SERVICE, "sns:Publish", topic_arn, same_account(account_id)
+            ),
+        )
+    return document(*statements)
 
 
 # --- Metric namespaces (the functions emit into them, the alarms and the dashboard read them) -------
 SIGNER_METRIC_NAMESPACE = "LuxVideo/Signer"  # + "/<stack>": a log metric filter cannot add a Stack dimension
 FAILED_SIGNINGS_METRIC = "FailedSignings"
 HEALTH_CHECK_NAMESPACE = "LuxVideo/HealthCheck"
+TRANSCODING_METRIC_NAMESPACE = "LuxVideo/Transcoding"  # lambda_src/sign_uploads/transcoding_handler.py

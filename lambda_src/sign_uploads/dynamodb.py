@@ -9,6 +9,7 @@ Query, with DynamoDB's typed JSON marshalled to and from plain Python values.
 from __future__ import annotations
 
 import json
+from _thread import get_ident  # builtin: no import cost on the cold path
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -28,8 +29,10 @@ API_VERSION = "DynamoDB_20120810"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TIMEOUT_SECONDS = 3.0
 
-# endpoint -> an open connection: reused across invocations of a warm container.
-_CONNECTIONS: dict[str, HTTPConnection] = {}
+# (thread, endpoint) -> an open connection: reused across invocations of a warm container. Per
+# thread: Lambda runs one invocation at a time, but the local stack calls the handlers from
+# several threads at once, and an HTTPConnection carries one request at a time.
+_CONNECTIONS: dict[tuple[int, str], HTTPConnection] = {}
 
 
 class DynamoDBError(Exception):
@@ -161,20 +164,20 @@ def _post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
             return reply.status, reply.read()
         except OSError as error:  # includes http.client's RemoteDisconnected and timeouts
             connection.close()
-            _CONNECTIONS.pop(url, None)
+            _CONNECTIONS.pop((get_ident(), url), None)
             if attempt == 2:
                 raise DynamoDBError(type(error).__name__, "the request did not complete") from None
     raise AssertionError("unreachable")
 
 
 def _connection(url: str) -> HTTPConnection:
-    connection = _CONNECTIONS.get(url)
+    connection = _CONNECTIONS.get((get_ident(), url))
     if connection is None:
         import http.client  # only here: the first record of a container pays for it
 
         parts = urlsplit(url)
         kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        connection = _CONNECTIONS[url] = kind(parts.netloc, timeout=TIMEOUT_SECONDS)
+        connection = _CONNECTIONS[(get_ident(), url)] = kind(parts.netloc, timeout=TIMEOUT_SECONDS)
     return connection
 
 

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING or __package__:
-    from . import jobs
+    from . import jobs, media
 else:
     import jobs
+    import media
 
 SOURCE = "lux-video.jobs"
 UPLOAD_JOB_COMPLETED = "Upload Job Completed"
@@ -23,6 +24,9 @@ UPLOAD_JOB_DELETED = "Upload Job Deleted"
 JOB_READY = "Job Ready"
 JOB_FAILED = "Job Failed"
 DETAIL_TYPES = (UPLOAD_JOB_COMPLETED, UPLOAD_JOB_EXPIRED, UPLOAD_JOB_DELETED, JOB_READY, JOB_FAILED)
+# The webhook's credential header: EventBridge's API-destination connection sends the secret's
+# value in it (infra/jobs.py), and the local stack signs its webhook POSTs the same way.
+WEBHOOK_TOKEN_HEADER = "X-Lux-Webhook-Token"  # noqa: S105 -- a header name, not a secret
 # EventBridge takes at most 256 KB per entry: past this the key list is left out (``prefix`` and
 # ``keyCount`` still say where the files are).
 MAX_KEYS_CHARS = 200_000
@@ -53,7 +57,12 @@ def job_event(
         detail["keys"] = keys
     else:
         detail["keysTruncated"] = True
-    for extra in ("error", "renditions", "estimatedCost"):
+    for extra in ("error", "renditions", "estimatedCost", "thumbnailUrl"):
         if extra in view:
             detail[extra] = view[extra]
+    source = media.source_path(arrived)
+    if source is not None:
+        # A raw video arrived: the transcoding rule matches on this (detail.source.path).
+        entry = record.get("files", {}).get(source, {})
+        detail["source"] = {"path": source, "key": prefix + source, "bytes": int(entry.get("a", 0))}
     return {"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail, separators=(",", ":"))}

@@ -419,7 +419,8 @@ def playback_path(paths: Iterable[str]) -> str | None:
 
 
 def status_view(record: Mapping[str, Any], *, public_base_url: str, now: float) -> dict[str, Any]:
-    """The ``GET /jobs/{jobId}`` body (docs/jobs.md): the contract's fields first, then extras."""
+    """The ``GET /jobs/{jobId}`` body (docs/jobs.md): the contract's fields first, then extras.
+    ``schemas/job_status.schema.json`` holds it (and the local processor's answer) to one shape."""
     files = record.get("files", {})
     prefix = str(record["prefix"])
     playback = record.get("playbackPath") or playback_path(files)
@@ -429,6 +430,8 @@ def status_view(record: Mapping[str, Any], *, public_base_url: str, now: float) 
         "files": [{"path": path, "status": file_status(files[path])} for path in sorted(files)],
         "bytes": sum(int(f["a"]) for f in files.values() if "a" in f),
         "playbackUrl": None if playback is None else f"{public_base_url}/{prefix}{playback}",
+        # Transcoded renditions (cloud transcoding); [] for a job the app transcoded itself.
+        "renditions": list(record.get("renditions", [])),
         "createdAt": iso(record.get("createdAt")),
         "completedAt": iso(record.get("completedAt")),
         "expiresAt": iso(record.get("urlsExpireAt")),
@@ -437,7 +440,7 @@ def status_view(record: Mapping[str, Any], *, public_base_url: str, now: float) 
         "filesExpected": len(files),
         "retainedUntil": iso(record.get(TTL_ATTRIBUTE)),
     }
-    for extra in ("error", "progress", "renditions", "estimatedCost", "source"):
+    for extra in ("error", "progress", "estimatedCost", "source", "thumbnailUrl"):
         if extra in record:
             view[extra] = record[extra]
     if "deletedAt" in record:

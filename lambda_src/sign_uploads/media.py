@@ -8,6 +8,8 @@ import nothing outside the standard library (it ships inside the Lambda zip).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # Extension (lower case, with the dot) -> the only Content-Type accepted for it.
 MEDIA_TYPES: dict[str, str] = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -81,3 +83,21 @@ def is_create_only(path: str) -> bool:
     """Whether an upload at ``path`` may only create its object, never overwrite it: every file but
     the playlists, because the CDN and players cache those as immutable for a year."""
     return not is_manifest(path)
+
+
+# A raw video for cloud transcoding (docs/transcoding.md): one job file named ``source.<ext>`` at the
+# top of the job's folder. Signed like any other non-playlist file (create-only, immutable cache):
+# a source never changes under its name, and a new video is a new job.
+SOURCE_STEM = "source"
+SOURCE_EXTENSIONS: tuple[str, ...] = (".mp4", ".mov")
+
+
+def is_source(path: str) -> bool:
+    """Whether ``path`` (relative to the job's folder) is the job's raw video to transcode."""
+    return "/" not in path and path in {SOURCE_STEM + extension for extension in SOURCE_EXTENSIONS}
+
+
+def source_path(paths: Iterable[str]) -> str | None:
+    """The job's raw video among its file paths (the first by name), or None."""
+    found = sorted(path for path in paths if is_source(path))
+    return found[0] if found else None

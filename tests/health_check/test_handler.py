@@ -1,6 +1,7 @@
-"""The synthetic check against moto (S3 on loopback) and a fake signer + CDN: success, each failing
-step and exceptions nobody foresaw, asserting the EMF line it prints. The fake signer checks the
-request's SigV4 signature (service execute-api) the way API Gateway's AWS_IAM authorizer does."""
+"""The synthetic check against moto (S3 on loopback) and a fake signer, job API and CDN: success,
+each failing step and exceptions nobody foresaw, asserting the EMF line it prints. The fake API
+checks every request's SigV4 signature (service execute-api) the way API Gateway's AWS_IAM
+authorizer does."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ FUNCTION_CREDENTIALS = Credentials(
 )
 
 
-def iam_signature_valid(url: str, headers: dict[str, str], body: bytes) -> bool:
+def iam_signature_valid(url: str, headers: dict[str, str], body: bytes, method: str = "POST") -> bool:
     """Re-sign the received request with the test's credentials at its own X-Amz-Date (what the
     AWS_IAM authorizer does) and compare: a different URL, body, service, region, key or a missing
     session token fails."""
@@ -40,7 +41,8 @@ def iam_signature_valid(url: str, headers: dict[str, str], body: bytes) -> bool:
         when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
     except ValueError:
         return False
-    expected = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    signed = {"Content-Type": "application/json"} if method == "POST" else {}
+    expected = AWSRequest(method=method, url=url, data=body, headers=signed)
     with mock.patch("botocore.auth.get_current_datetime", return_value=when):
         SigV4Auth(FUNCTION_CREDENTIALS, "execute-api", REGION).add_auth(expected)
     return (
@@ -50,9 +52,9 @@ def iam_signature_valid(url: str, headers: dict[str, str], body: bytes) -> bool:
 
 
 class FakeStack:
-    """The signer's health-check route (POST /sign/healthcheck, IAM-verified) and the CDN
-    (GET /cdn/<key>) in front of moto's S3, with switches to break each step the way production
-    breaks."""
+    """The signer's health-check routes (POST /sign/healthcheck, GET|DELETE
+    /sign/healthcheck/jobs/<jobId>, IAM-verified) and the CDN (GET /cdn/<key>) in front of moto's
+    S3, with switches to break each step the way production breaks."""
 
     def __init__(self, moto_url: str) -> None:
         self.moto_url = moto_url
@@ -119,17 +121,45 @@ class FakeStack:
                 }
                 self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
+            def _job(self, method: str) -> None:
+                headers = dict(self.headers.items())
+                verified = iam_signature_valid(f"{stack.url}{self.path}", headers, b"", method)
+                stack.job_requests.append({"method": method, "path": self.path, "verified": verified})
+                job_id = self.path.removeprefix("/sign/healthcheck/jobs/")
+                if not self.path.startswith("/sign/healthcheck/jobs/") or not verified:
+                    return self._send(403, b'{"message":"Forbidden"}')
+                key = f"videos/{job_id}/probe.m3u8"
+                if method == "DELETE":
+                    if stack.delete_status != 200:
+                        return self._send(stack.delete_status, b'{"error":{"code":"internal_error"}}')
+                    stack.s3.delete_object(Bucket=BUCKET, Key=key)
+                    return self._send(200, json.dumps({"jobId": job_id, "status": "deleted"}).encode())
+                arrived = object_exists(stack, key)
+                status = stack.job_status or ("complete" if arrived else "signed")
+                body = {
+                    "jobId": job_id,
+                    "status": status,
+                    "files": [{"path": "probe.m3u8", "status": "arrived" if arrived else "pending"}],
+                    "bytes": len(check.PROBE_BODY) if arrived else 0,
+                }
+                self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+            def do_DELETE(self) -> None:
+                self._job("DELETE")
+
             def do_PUT(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 self._send(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>")
 
             def do_GET(self) -> None:
+                if self.path.startswith("/sign/"):
+                    return self._job("GET")
                 key = self.path.removeprefix("/cdn/")
                 stack.cdn_reads.append({"key": key, "origin": self.headers.get("Origin")})
                 if stack.cdn_status != 200:
                     return self._send(stack.cdn_status, b"<Error>AccessDenied</Error>")
                 obj = stack.s3.get_object(Bucket=BUCKET, Key=key)
-                headers = {"Content-Type": obj["ContentType"]}
+                headers = {"Content-Type": obj["ContentType"], "Cache-Control": stack.cache_control}
                 if not stack.drop_etag:
                     headers["ETag"] = obj["ETag"]
                 if not stack.drop_cors:
@@ -137,7 +167,12 @@ class FakeStack:
                     headers["Access-Control-Expose-Headers"] = (
                         "ETag,Content-Length,Content-Range,Accept-Ranges"
                     )
-                self._send(200, obj["Body"].read(), headers)
+                body, wanted = obj["Body"].read(), self.headers.get("Range")
+                if wanted and not stack.ignore_range:
+                    first, last = (int(n) for n in wanted.removeprefix("bytes=").split("-"))
+                    headers["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
+                    return self._send(206, body[first : last + 1], headers)
+                self._send(200, body, headers)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -149,6 +184,11 @@ class FakeStack:
         self.cdn_status = 200
         self.drop_etag = False
         self.drop_cors = False
+        self.ignore_range = False
+        self.cache_control = "public, max-age=5"  # what the fake signer signs
+        self.job_status: str | None = None  # None: complete once the probe is stored
+        self.delete_status = 200
+        self.job_requests: list[dict[str, Any]] = []
         self.edit_upload: Callable[[dict[str, Any]], Any] | None = None  # breaks the signer's reply
         self.sign_requests: list[dict[str, Any]] = []
         self.cdn_reads: list[dict[str, Any]] = []
@@ -187,6 +227,7 @@ def stack(fake_stack: FakeStack, moto_url: str, monkeypatch: pytest.MonkeyPatch)
         "METRIC_NAMESPACE": "LuxVideo/HealthCheck",
         "JOB_PREFIX": "healthcheck-",
         "CHECK_ORIGIN": "https://app.example.com",
+        "COMPLETE_TIMEOUT_SECONDS": "0.3",
     }.items():
         monkeypatch.setenv(name, value)
     return fake_stack
@@ -223,7 +264,9 @@ def test_a_healthy_stack_reports_success_latencies_and_leaves_no_probe(stack: Fa
         "LatencyMs",
         "SignLatencyMs",
         "PutLatencyMs",
+        "CompleteLatencyMs",
         "CdnLatencyMs",
+        "DeleteLatencyMs",
         "CleanupSuccess",
     }
     assert record["LatencyMs"] >= record["SignLatencyMs"] + record["PutLatencyMs"] > 0
@@ -233,35 +276,51 @@ def test_a_healthy_stack_reports_success_latencies_and_leaves_no_probe(stack: Fa
     assert request["body"]["files"] == [{"path": "probe.m3u8", "size": len(check.PROBE_BODY)}]
     assert request["path"] == "/sign/healthcheck" and request["verified"]
     assert stack.cdn_reads[0]["origin"] == "https://app.example.com"
-    assert record["key"].startswith(f"videos/{request['body']['jobId']}/")
-    assert not object_exists(stack, record["key"])  # cleaned up
+    # The job was read and deleted through the IAM-signed job routes: the probe is gone.
+    job_id = request["body"]["jobId"]
+    assert [(r["method"], r["path"]) for r in stack.job_requests][-1] == (
+        "DELETE",
+        f"/sign/healthcheck/jobs/{job_id}",
+    )
+    assert all(r["verified"] for r in stack.job_requests)
+    assert ("GET", f"/sign/healthcheck/jobs/{job_id}") in [
+        (r["method"], r["path"]) for r in stack.job_requests
+    ]
+    assert not object_exists(stack, f"videos/{job_id}/probe.m3u8")
+
+
+UP_TO_CDN = {"SignLatencyMs", "PutLatencyMs", "CompleteLatencyMs", "CdnLatencyMs"}
 
 
 @pytest.mark.parametrize(
     ("break_it", "step", "reached", "cleanup"),
     [
         (lambda s: setattr(s, "sign_status", 500), "sign", {"SignLatencyMs"}, False),
-        (lambda s: setattr(s, "break_put", True), "put", {"SignLatencyMs", "PutLatencyMs"}, True),
+        (lambda s: setattr(s, "break_put", True), "upload", {"SignLatencyMs", "PutLatencyMs"}, True),
         (
-            lambda s: setattr(s, "cdn_status", 403),
-            "cdn_read",
-            {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"},
+            lambda s: setattr(s, "job_status", "uploading"),
+            "complete",
+            {"SignLatencyMs", "PutLatencyMs", "CompleteLatencyMs"},
             True,
         ),
-        (
-            lambda s: setattr(s, "drop_cors", True),
-            "cors",
-            {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"},
-            True,
-        ),
-        (
-            lambda s: setattr(s, "drop_etag", True),
-            "etag",
-            {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"},
-            True,
-        ),
+        (lambda s: setattr(s, "cdn_status", 403), "cdn_read", UP_TO_CDN, True),
+        (lambda s: setattr(s, "drop_cors", True), "cors", UP_TO_CDN, True),
+        (lambda s: setattr(s, "drop_etag", True), "etag", UP_TO_CDN, True),
+        (lambda s: setattr(s, "cache_control", "no-store"), "cache_control", UP_TO_CDN, True),
+        (lambda s: setattr(s, "ignore_range", True), "range", UP_TO_CDN, True),
+        (lambda s: setattr(s, "delete_status", 500), "delete", {*UP_TO_CDN, "DeleteLatencyMs"}, False),
     ],
-    ids=["signer-5xx", "put-403", "cdn-403", "no-cors", "no-etag"],
+    ids=[
+        "signer-5xx",
+        "put-403",
+        "never-complete",
+        "cdn-403",
+        "no-cors",
+        "no-etag",
+        "cache-control",
+        "no-range",
+        "delete-5xx",
+    ],
 )
 def test_each_failing_step_reports_failure_naming_the_step(
     stack: FakeStack, capsys, break_it, step: str, reached: set[str], cleanup: bool
@@ -272,10 +331,12 @@ def test_each_failing_step_reports_failure_naming_the_step(
     assert result["success"] is False and result["failedStep"] == step
     assert record["Success"] == 0
     assert record["failedStep"] == step and record["error"]
-    expected = {"Success", "LatencyMs", *reached} | ({"CleanupSuccess"} if cleanup else set())
+    signed = step != "sign"
+    expected = {"Success", "LatencyMs", *reached} | ({"CleanupSuccess"} if signed else set())
     assert record["_metric_names"] == expected
-    if cleanup:
-        assert record["CleanupSuccess"] == 1 and not object_exists(stack, record["key"])
+    if signed:
+        assert record["CleanupSuccess"] == (1 if cleanup else 0)
+        assert object_exists(stack, f"videos/{record['jobId']}/probe.m3u8") is (step == "delete")
 
 
 def test_the_sign_request_is_iam_signed_for_execute_api_with_the_function_credentials(
@@ -311,7 +372,7 @@ def test_the_fake_authorizer_catches_a_request_that_is_not_the_signed_one(
     config = check.settings()
     url = check.health_check_url(config.signer_url)
     body = b'{"jobId": "healthcheck-x"}'
-    headers = check.iam_signed_headers(config, url, body)
+    headers = check.iam_signed_headers(config, "POST", url, body)
     assert iam_signature_valid(url, headers, body)
     assert not iam_signature_valid(*tamper(url, headers, body))
 
@@ -343,15 +404,17 @@ def test_a_signer_refusing_the_caller_fails_the_sign_step(stack: FakeStack, caps
     assert result["failedStep"] == "sign" and "403" in record["error"]
 
 
-def test_a_failed_cleanup_is_reported_but_the_check_still_passes(
-    stack: FakeStack, capsys, monkeypatch
-) -> None:
-    monkeypatch.setenv("BUCKET", "no-such-bucket")
+def test_the_job_routes_are_iam_signed_too(stack: FakeStack, capsys) -> None:
     assert check.handler({}, None)["success"] is True
-    out = capsys.readouterr().out
-    (record,) = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
-    assert record["Success"] == 1 and record["CleanupSuccess"] == 0
-    assert "probe cleanup failed" in out
+    emf_line(capsys)
+    assert {r["method"] for r in stack.job_requests} == {"GET", "DELETE"}
+    assert all(r["verified"] for r in stack.job_requests)
+
+
+def test_the_job_routes_refuse_an_unsigned_request(stack: FakeStack) -> None:
+    """The fake API's IAM check on the job routes can fail: the assertion above is not vacuous."""
+    reply = check.steps.http("GET", f"{stack.url}/sign/healthcheck/jobs/healthcheck-x", {})
+    assert reply.status == 403
 
 
 def error_lines(output: str) -> list[dict[str, Any]]:
@@ -366,22 +429,22 @@ def test_a_signer_reply_without_a_key_fails_the_sign_step(stack: FakeStack, caps
     assert result["success"] is False and result["failedStep"] == "sign"
     assert record["Success"] == 0 and record["failedStep"] == "sign"
     assert "key" in record["error"]
-    assert record["_metric_names"] == {"Success", "LatencyMs", "SignLatencyMs"}  # no PUT, no cleanup
+    assert record["_metric_names"] == {"Success", "LatencyMs", "SignLatencyMs"}  # no PUT, nothing to clean
 
 
 def test_an_unexpected_exception_in_a_step_fails_that_step_and_the_probe_is_still_removed(
     stack: FakeStack, capsys
 ) -> None:
-    # urllib raises ValueError (not OSError) on a URL without a scheme, after the PUT succeeded.
-    stack.edit_upload = lambda upload: upload.update(publicUrl="cdn.example.com/probe.m3u8")
+    # urllib raises ValueError (not OSError) on a malformed host, after the PUT succeeded.
+    stack.edit_upload = lambda upload: upload.update(publicUrl="http://[cdn.example.com/probe.m3u8")
     result = check.handler({}, None)
     output = capsys.readouterr().out
     (record,) = [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
     assert result["success"] is False and result["failedStep"] == "cdn_read"
     assert record["Success"] == 0 and record["failedStep"] == "cdn_read"
     assert record["error"].startswith("unexpected ValueError(") and len(record["error"]) <= 500
-    assert record["CleanupSuccess"] == 1 and not object_exists(stack, record["key"])
-    assert {"SignLatencyMs", "PutLatencyMs", "CdnLatencyMs"} <= record.keys()
+    assert record["CleanupSuccess"] == 1 and not object_exists(stack, f"videos/{record['jobId']}/probe.m3u8")
+    assert record.keys() >= UP_TO_CDN
     (logged,) = error_lines(output)
     assert logged["message"] == "unexpected failure in step cdn_read" and "ValueError" in logged["trace"]
 
@@ -396,7 +459,10 @@ def test_a_malformed_signer_url_fails_the_sign_step(stack: FakeStack, capsys, mo
 
 
 def test_an_exception_outside_any_step_is_an_internal_failure(stack: FakeStack, capsys, monkeypatch) -> None:
-    monkeypatch.setattr(check, "sign", lambda config, job_id: {})  # a reply sign() would refuse
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("key")
+
+    monkeypatch.setattr(check.steps, "run", broken)
     result = check.handler({}, None)
     output = capsys.readouterr().out
     (record,) = [json.loads(line) for line in output.splitlines() if '"_aws"' in line]

@@ -30,6 +30,16 @@ ROUTE = "aws:apigatewayv2/route:Route"
 INTEGRATION = "aws:apigatewayv2/integration:Integration"
 STAGE = "aws:apigatewayv2/stage:Stage"
 AUTHORIZER = "aws:apigatewayv2/authorizer:Authorizer"
+TABLE = "aws:dynamodb/table:Table"
+EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+QUEUE = "aws:sqs/queue:Queue"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+CONNECTION = "aws:cloudwatch/eventConnection:EventConnection"
+API_DESTINATION = "aws:cloudwatch/eventApiDestination:EventApiDestination"
+BUCKET_NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 
 
 def document(resource: RecordedResource, field: str) -> dict[str, Any]:
@@ -66,6 +76,9 @@ OUTPUT_NAMES = (
     "alarmTopicArn",
     "dashboardName",
     "logBucketName",
+    "jobsTableName",
+    "eventBusName",
+    "jobsEndpoint",
 )
 
 # The dev stack's CORS origins as its stack file lists them: tests derive what they expect from it,

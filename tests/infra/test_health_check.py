@@ -94,6 +94,16 @@ def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) 
             "Resource": ["arn:aws:s3:::lux-video-dev-262a61d7/videos/healthcheck-*/probe.m3u8"],
         },
         {
+            # Its job's status and deletion, on its own IAM-authorized job routes only.
+            "Sid": "CheckOwnJobs",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": [
+                f"arn:aws:execute-api:us-west-2:123456789012:{api.id}/*/GET/healthcheck/jobs/*",
+                f"arn:aws:execute-api:us-west-2:123456789012:{api.id}/*/DELETE/healthcheck/jobs/*",
+            ],
+        },
+        {
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -180,7 +190,7 @@ def test_disabling_the_health_check_removes_it_and_its_alarm() -> None:
     plan = plan_for("dev", stack_config("dev", healthCheckEnabled="false"))
     names = {r.name for r in plan.resources}
     assert not {n for n in names if "healthcheck" in n or "scheduler" in n}
-    assert len(plan.of_type(FUNCTION)) == 1
+    assert sorted(f.name for f in plan.of_type(FUNCTION)) == ["jobs", "signer"]
     assert all(
         rule["id"] != "expire-health-check-probes"
         for rule in plan.one(LIFECYCLE, "media-lifecycle").inputs["rules"]

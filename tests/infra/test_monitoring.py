@@ -43,6 +43,9 @@ EXPECTED_ALARMS = {
     "alarm-delivery-failed-us-east-1": (
         "AWS/SNS", "NumberOfNotificationsFailed", "Sum", ">=", 1, 1, "notBreaching",
     ),
+    "jobs-errors": ("AWS/Lambda", "Errors", "Sum", ">=", 1, 1, "notBreaching"),
+    "jobs-dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", ">=", 1, 1, "notBreaching"),
+    "jobs-object-created-failed": ("AWS/Events", "FailedInvocations", "Sum", ">=", 1, 1, "notBreaching"),
 }  # fmt: skip
 IN_US_EAST_1 = ("monitoring-cdn-", "monitoring-alarm-delivery-failed-us-east-1")
 COMPARISONS = {
@@ -90,6 +93,12 @@ def test_alarm_dimensions_are_bound_to_the_stack_resources(dev: Plan) -> None:
         "TopicName": "lux-video-dev-alarms-us-east-1"
     }
     assert alarm(dev, "healthcheck-failing")["dimensions"] == {"Stack": "dev"}
+    assert alarm(dev, "jobs-errors")["dimensions"] == {"FunctionName": "lux-video-dev-jobs"}
+    # The dead-letter queue's alarm: AWS/SQS by QueueName, the queue the stack declares.
+    queue = dev.one("aws:sqs/queue:Queue", "jobs-dlq").inputs["name"]
+    assert alarm(dev, "jobs-dead-letters")["dimensions"] == {"QueueName": queue}
+    rule = dev.one("aws:cloudwatch/eventRule:EventRule", "jobs-object-created").inputs["name"]
+    assert alarm(dev, "jobs-object-created-failed")["dimensions"] == {"RuleName": rule}
 
 
 @pytest.mark.parametrize(
@@ -280,7 +289,15 @@ def test_dashboard_shows_the_signer_api_cdn_and_check(dev: Plan) -> None:
     def dims(namespace: str) -> list[list[Any]]:
         return [m[2:-1] for m in metrics if m[0] == namespace]
 
-    assert all(d == ["FunctionName", "lux-sign-uploads"] for d in dims("AWS/Lambda"))
+    assert {tuple(d) for d in dims("AWS/Lambda")} == {
+        ("FunctionName", "lux-sign-uploads"),
+        ("FunctionName", "lux-video-dev-jobs"),
+    }
+    # The jobs function's EMF metrics (lambda_src/sign_uploads/jobs_handler.py _metric).
+    jobs = [m for m in metrics if m[0] == "LuxVideo/Jobs"]
+    assert sorted(m[1] for m in jobs) == ["JobsCompleted", "JobsExpired"]
+    assert all(m[2:-1] == ["FunctionName", "lux-video-dev-jobs"] for m in jobs)
+    assert dims("AWS/SQS") == [["QueueName", "lux-video-dev-jobs-dlq"]]
     assert all(d == ["ApiId", api_id(dev), "Stage", "$default"] for d in dims("AWS/ApiGateway"))
     assert all(
         d == ["DistributionId", dev.outputs["distributionId"], "Region", "Global"]

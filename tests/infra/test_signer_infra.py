@@ -214,8 +214,11 @@ def test_function_code_is_exactly_the_signer_source_files(signer_plan: Plan) -> 
     archive = signer_plan.as_json()["resources"]
     (function,) = [r for r in archive if r["type"] == FUNCTION and r["name"] == "signer"]
     files = function["inputs"]["code"]["archive"]
+    # Its modules, and the data files they read (the transcoding job settings).
     expected = sorted(
-        p.name for p in (packaging.LAMBDA_SRC / "sign_uploads").glob("*.py") if not p.name.startswith("test_")
+        p.name
+        for p in (packaging.LAMBDA_SRC / "sign_uploads").glob("*")
+        if p.suffix in (".py", ".json") and not p.name.startswith("test_")
     )
     assert sorted(files) == expected
     assert all(not name.startswith("__pycache__") for name in files)

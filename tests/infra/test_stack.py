@@ -39,6 +39,7 @@ def test_every_aws_resource_is_a_child_of_a_component(dev_plan: Plan) -> None:
         "lux:logs:LogArchive",
         "lux:monitoring:Monitoring",
         "lux:healthcheck:HealthCheck",
+        "lux:jobs:JobTracking",
     }
     for resource in dev_plan.resources:
         if resource.custom:
@@ -144,9 +145,11 @@ def test_the_api_invokes_and_may_invoke_only_the_stacks_own_signer(dev_plan: Pla
         f"arn:aws:lambda:us-west-2:123456789012:function:{function.inputs['name']}/invocations"
     )
     assert dev_plan.one(h.INTEGRATION, "api-signer").inputs["integrationUri"] == invoke_arn
-    permissions = dev_plan.of_type(h.PERMISSION)
+    permissions = [
+        p for p in dev_plan.of_type(h.PERMISSION) if p.inputs["function"] == function.inputs["name"]
+    ]
     assert {p.name for p in permissions} == {"api-invoke", "api-invoke-healthcheck", "api-invoke-multipart"}
-    assert {p.inputs["function"] for p in permissions} == {function.inputs["name"]}
+    assert {p.inputs["principal"] for p in permissions} == {"apigateway.amazonaws.com"}
 
 
 def test_the_signer_signs_for_the_stacks_own_bucket_and_cdn(dev_plan: Plan) -> None:

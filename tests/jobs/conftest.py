@@ -4,6 +4,7 @@ function sharing one environment, and recording stand-ins for CloudFront and Eve
 from __future__ import annotations
 
 import os
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +25,15 @@ DISTRIBUTION = "E2TESTDIST"
 def moto_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
     try:
-        yield f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[union-attr]
+        yield endpoint
     finally:
+        # Every moto server in a process shares one state: leave none behind for the next module
+        # (tests/signer/test_e2e_moto.py creates the same bucket name).
+        urllib.request.urlopen(
+            urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10
+        )
         server.stop()
 
 

@@ -1,4 +1,5 @@
-"""The synthetic check run against the real local stack: the same signer, CDN headers and bucket."""
+"""The synthetic check run against the real local stack: the same signer, jobs function (its IAM
+routes), CDN headers and bucket."""
 
 from __future__ import annotations
 
@@ -19,12 +20,10 @@ def check_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
     for name, value in {
         "SIGNER_URL": stack.signer_url,
         "CDN_BASE_URL": stack.base_url,
-        "BUCKET": stack.config.bucket_name,
         "STACK": "local",
         "CHECK_ORIGIN": DEV_PAGE_ORIGIN,
-        "AWS_ENDPOINT_URL": stack.emulator.endpoint_url,  # the handler's boto3 cleanup -> the emulator
-        # The local S3 endpoint verifies signatures: the cleanup signs with the local credentials,
-        # as the function signs with its role's on AWS.
+        "AWS_REGION": "us-west-2",
+        # The local gateway's IAM routes know the local credentials as the health check's role.
         "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
         "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
     }.items():
@@ -37,7 +36,8 @@ def check_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
 
 
 def emf_record(output: str) -> dict[str, Any]:
-    (record,) = [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
+    """The health check's EMF line (the jobs function prints its own, in this process too)."""
+    (record,) = [json.loads(line) for line in output.splitlines() if '"LuxVideo/HealthCheck"' in line]
     (directive,) = record["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "LuxVideo/HealthCheck" and directive["Dimensions"] == [["Stack"]]
     return record
@@ -50,10 +50,12 @@ def test_health_check_passes_against_the_local_stack_and_removes_its_probe(
     record = emf_record(capsys.readouterr().out)
     assert result["success"] is True, record
     assert record["Success"] == 1 and record["CleanupSuccess"] == 1
-    assert record["key"].startswith(f"videos/{result['jobId']}/")
+    assert record["CompleteLatencyMs"] > 0 and record["DeleteLatencyMs"] > 0
     s3 = s3_client(check_env.emulator.endpoint_url)
-    listed = s3.list_objects_v2(Bucket=check_env.config.bucket_name, Prefix=record["key"])
+    listed = s3.list_objects_v2(Bucket=check_env.config.bucket_name, Prefix=f"videos/{result['jobId']}/")
     assert listed.get("KeyCount", 0) == 0
+    # Deleted through the jobs function, which skips the CDN invalidation for health-check jobs.
+    assert not any(result["jobId"] in path for path in check_env.jobs.services.invalidations)
 
 
 def test_health_check_reports_the_failed_step_when_the_signer_route_is_wrong(
@@ -99,3 +101,26 @@ def test_the_health_check_route_admits_only_its_signed_role_and_healthcheck_jobs
     assert tampered.status_code == 403
     public = httpx.post(stack.signer_url, content=body, headers={"Content-Type": "application/json"})
     assert public.status_code == 403 and public.json()["error"]["code"] == "reserved_job_id"
+
+
+def _signed(method: str, url: str, access_key: str, secret: str) -> dict[str, str]:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=b"")
+    SigV4Auth(Credentials(access_key, secret), "execute-api", "us-west-2").add_auth(request)
+    return dict(request.headers.items())
+
+
+def test_the_health_check_job_routes_admit_only_the_signed_role_and_its_jobs(stack: LocalStack) -> None:
+    import httpx
+
+    key, secret = LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"]
+    url = stack.signer_url + "healthcheck/jobs/healthcheck-never-signed"
+    assert httpx.get(url).status_code == 403  # unsigned: API Gateway refuses before the function
+    assert httpx.get(url, headers=_signed("GET", url, key, "not-the-secret")).status_code == 403
+    signed = httpx.get(url, headers=_signed("GET", url, key, secret))
+    assert signed.status_code == 404 and signed.json()["error"]["code"] == "not_found"
+    other = stack.signer_url + "healthcheck/jobs/not-a-healthcheck-job"
+    assert httpx.get(other, headers=_signed("GET", other, key, secret)).status_code == 404

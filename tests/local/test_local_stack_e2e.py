@@ -164,7 +164,9 @@ def test_signer_preflight_follows_the_api_cors(stack: LocalStack) -> None:
         stack.signer_url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
     )
     assert response.status_code == 204
-    assert response.headers["access-control-allow-methods"] == "GET,POST,DELETE,OPTIONS"
+    # The API's methods (POST /, GET and DELETE /jobs/{jobId} and the multipart routes), as
+    # infra/policies/api.py declares them.
+    assert response.headers["access-control-allow-methods"] == ",".join(policies.API_CORS_METHODS)
     assert response.headers["access-control-allow-headers"] == "content-type,authorization"
 
 

@@ -21,8 +21,9 @@ from tools import cdn_config as cdn_config_tool
 ORIGIN = DEV_PAGE_ORIGIN
 
 
-def listening_ports() -> set[int]:
-    """TCP ports this process listens on (sockets from /proc/self/fd matched to /proc/net/tcp*)."""
+def listening_ports(loopback_only: bool = False) -> set[int]:
+    """TCP ports this process listens on (sockets from /proc/self/fd matched to /proc/net/tcp*);
+    ``loopback_only``: those bound to 127.0.0.1 only."""
     inodes = set()
     for fd in os.listdir("/proc/self/fd"):
         try:
@@ -36,6 +37,8 @@ def listening_ports() -> set[int]:
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                if loopback_only and fields[1].split(":")[0] != "0100007F":
+                    continue
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
 
@@ -74,8 +77,16 @@ def test_serving_the_lan_opens_only_the_stack_ports_and_no_unsigned_write_succee
     )
     with LocalStack(settings) as running:
         opened = listening_ports() - before
-        # The signer, CDN and processor share PORT; the verifying S3 endpoint is S3_PORT; moto has no port.
-        assert opened == {settings.port, settings.s3_port}
+        # The signer, CDN and processor share PORT; the verifying S3 endpoint is S3_PORT; moto's S3
+        # has no port. moto's DynamoDB + Secrets Manager listen on loopback only, never the LAN.
+        aws_port = int(running.aws.endpoint_url.rsplit(":", 1)[1])
+        assert opened == {settings.port, settings.s3_port, aws_port}
+        assert aws_port in listening_ports(loopback_only=True)
+        assert settings.port not in listening_ports(loopback_only=True)  # the check can tell them apart
+        # ... and they serve neither S3 nor moto's admin API.
+        bucket_url = f"{running.aws.endpoint_url}/{running.config.bucket_name}/videos/x.ts"
+        assert httpx.put(bucket_url, content=b"x").status_code == 404
+        assert httpx.post(f"{running.aws.endpoint_url}/moto-api/reset").status_code == 404
         lan = stack_module.lan_address()
         hosts = ["127.0.0.1"] + ([lan] if lan != "127.0.0.1" else [])
         for host in hosts:

@@ -1,6 +1,10 @@
 """The multipart routes in-process, against the verifying local S3 (``local.s3_emulator``: every
 S3 call and every signed URL is signature-checked; uploadId/key pairs are checked as S3 does) and,
-for the job record, moto's DynamoDB on loopback."""
+for the job record, moto's DynamoDB on loopback.
+
+The servers are module-scoped: other test modules of the same worker reset moto's process-wide
+state when they finish (tests/jobs), so each module starts its own endpoint, bucket and table.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ MIB = 1024**2
 ORIGIN = "http://localhost:5173"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def emulator() -> Iterator[S3Emulator]:
     running = S3Emulator("127.0.0.1", free_port(), BUCKET, PREFIX, 30, (ORIGIN,))
     running.start()
@@ -36,7 +40,7 @@ def emulator() -> Iterator[S3Emulator]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dynamodb_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

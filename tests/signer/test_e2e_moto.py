@@ -8,7 +8,6 @@ any signature, so this proves the URLs, headers and keys work as a client uses t
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -50,8 +49,8 @@ def s3(moto_endpoint: str, signer_env: pytest.MonkeyPatch) -> Any:
         aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
     )
-    # moto's state is per process: tests/jobs (same worker under --dist loadfile) may have made it.
-    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+    # moto's state is per process, shared by every server in it: tests/jobs may have made it already.
+    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
         client.create_bucket(Bucket=BUCKET)
     return client
 

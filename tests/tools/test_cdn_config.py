@@ -36,12 +36,29 @@ def test_each_stacks_outputs_make_a_valid_config(stack: str) -> None:
     assert config["cdnBaseUrl"] == outputs(stack)["cdnBaseUrl"]
     assert config["authRequired"] is (stack == "prod")
     assert isinstance(config["maxFileBytes"], int) and config["maxFileBytes"] > 0
+    # The app calls GET <jobsEndpoint><jobId> on the signer's own API.
+    assert config["jobsEndpoint"] == config["signerEndpoint"] + "jobs/"
 
 
 def test_the_local_stacks_extra_processor_endpoint_is_allowed() -> None:
     config = {**build(outputs(), "local"), "processorEndpoint": "http://10.0.2.2:8000/"}
     config["signerEndpoint"] = "http://127.0.0.1:4000/"
+    config["jobsEndpoint"] = "http://127.0.0.1:4000/jobs/"
     validate(config)
+
+
+@pytest.mark.parametrize(
+    "jobs_endpoint",
+    [
+        "https://api.example.com/jobs/",  # another host
+        "http://127.0.0.1:4000/jobs/",  # another scheme and port
+    ],
+)
+def test_a_jobs_endpoint_off_the_signers_host_is_named(jobs_endpoint: str) -> None:
+    broken = {**outputs(), "jobsEndpoint": jobs_endpoint}
+    with pytest.raises(CdnConfigError) as caught:
+        build(broken, "dev")
+    assert caught.value.key == "jobsEndpoint" and "signer's host" in str(caught.value)
 
 
 @pytest.mark.parametrize("missing", sorted(cdn_config.FROM_OUTPUTS))
@@ -66,6 +83,8 @@ def test_each_missing_output_is_named(missing: str) -> None:
         ("signerEndpoint", "ftp://example.com/"),
         ("signerEndpoint", "http://api.example.com/"),  # plain http only on loopback/private hosts
         ("signerEndpoint", 42),
+        ("jobsEndpoint", "ftp://example.com/jobs/"),
+        ("jobsEndpoint", None),
         ("cdnBaseUrl", "d21wy4swosisq5.cloudfront.net"),
         ("uploadPrefix", "videos"),
         ("region", "us-west"),
