@@ -149,13 +149,7 @@ class S3Front:
         upload_id = s3_multipart.upload_id_of(request.query)
         if upload_id is not None and s3_multipart.mismatch(raw_path_text, upload_id):
             # S3 ties an uploadId to its key; moto does not check (local.s3_multipart).
-            await refuse(
-                404,
-                "NoSuchUpload",
-                "The specified upload does not exist. The upload ID may be invalid, or the upload "
-                "may have been aborted or completed.",
-                UploadId=upload_id,
-            )
+            await refuse(404, "NoSuchUpload", s3_multipart.NO_SUCH_UPLOAD, UploadId=upload_id)
             return
         try:
             body, forwarded = await self._read_body(request, verified, incoming)
@@ -183,11 +177,7 @@ class S3Front:
             return
         body.close()
         if upload_id is not None and method == "GET" and status == 200:
-            document = s3_multipart.list_parts_body(b"".join(chunks))
-            chunks = [document]
-            response_headers = [
-                (k, str(len(document)) if k.lower() == "content-length" else v) for k, v in response_headers
-            ]
+            chunks, response_headers = s3_multipart.as_list_parts_result(chunks, response_headers)
         if status == 200 and self.on_object_created is not None:
             self._report_created(
                 request, scope["path"], int(environ["CONTENT_LENGTH"]), response_headers, request_id

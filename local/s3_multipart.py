@@ -10,8 +10,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
+
+NO_SUCH_UPLOAD = (
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
+    "aborted or completed."
+)
 
 _MOTO_ROOT = b"ListPartsResponse"
 _S3_ROOT = b"ListPartsResult"
@@ -51,3 +56,12 @@ def list_parts_body(body: bytes) -> bytes:
     tail = b"</" + _MOTO_ROOT + b">"
     at = body.rfind(tail)
     return body if at < 0 else body[:at] + b"</" + _S3_ROOT + b">" + body[at + len(tail) :]
+
+
+def as_list_parts_result(
+    chunks: Iterable[bytes], headers: list[tuple[str, str]]
+) -> tuple[list[bytes], list[tuple[str, str]]]:
+    """A ListParts answer (body and headers) with S3's root element and the length to match."""
+    document = list_parts_body(b"".join(chunks))
+    length = str(len(document))
+    return [document], [(k, length if k.lower() == "content-length" else v) for k, v in headers]

@@ -5,8 +5,8 @@ stack in Chromium, once in Companion mode (nothing but Uppy's options) and once 
 with ``file.s3Multipart = {uploadId, key}`` (as Golden Retriever restores it), sending only the
 parts the server does not list; the object has the declared size and bytes, and plays.
 
-The job's completion is asserted where the local stack runs the jobs machinery (a jobs table in the
-signer's environment); elsewhere that one test skips, saying so.
+The job then completes (the local stack's jobs machinery: S3's event after CompleteMultipartUpload
+to the jobs function); a stack without a jobs table skips that one test, saying so.
 """
 
 from __future__ import annotations
