@@ -235,7 +235,7 @@ def alarm_specs(t: AlarmTargets) -> list[AlarmSpec]:
                     {"QueueName": f"{t.transcoding_function_name}-dlq"},  # TranscodingConfig's rule
                     "Maximum",
                 ),
-            ),  # fmt: skip
+            ),
         ]
     texts = runbooks(t)
     return [replace(spec, description=f"{texts[spec.what]} Runbook: {RUNBOOK}") for spec in specs]
