@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from lambda_src.sign_uploads import contract, keys, media
+from tools.jobs_openapi import jobs_paths, jobs_schemas
 from tools.multipart_openapi import multipart_paths, multipart_schemas
 from tools.signer_openapi import schemas
 
@@ -83,8 +84,14 @@ def operation(*, health_check: bool) -> dict[str, Any]:
     responses["413"] = _error(
         f"`payload_too_large` (body over {contract.MAX_BODY_BYTES} bytes) or `too_many_files` (over the configured MAX_FILES)."
     )
+    responses["409"] = _error(
+        "`job_busy`: the job changed while it was being signed again (a concurrent request); retry."
+    )
     responses["500"] = _error(
         "`internal_error`: the function is misconfigured (detail only in its log) or failed."
+    )
+    responses["503"] = _error(
+        "`unavailable`: the job could not be recorded, so no URL was handed out; retry (sends `Retry-After`)."
     )
     return {
         "operationId": "signHealthCheckUpload" if health_check else "signUploads",
@@ -147,6 +154,8 @@ def openapi_document() -> dict[str, Any]:
             },
             # Resumable multipart uploads (docs/multipart.md): Uppy's S3 protocol, signRequest, the plan.
             **multipart_paths(),
+            # Upload jobs (docs/jobs.md): status and deletion, the app's and the health check's.
+            **jobs_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -168,7 +177,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "schemas": {**schemas(), **multipart_schemas()},
+            "schemas": {**schemas(), **multipart_schemas(), **jobs_schemas()},
         },
     }
 

@@ -213,7 +213,10 @@ def schemas() -> dict[str, Any]:
         "reserved_job_id",
         "payload_too_large",
         "too_many_files",
+        "job_busy",
+        "not_found",
         "internal_error",
+        "unavailable",
     ]
     prefix_pattern = f"^({SEGMENT_CHARS}+/)*(sub\\.[0-9a-f]{{32}}/)?[A-Za-z0-9][A-Za-z0-9_-]{{0,63}}/$"
     return {

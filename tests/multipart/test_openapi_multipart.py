@@ -9,6 +9,7 @@ import jsonschema
 import yaml
 
 from infra import policies
+from lambda_src.sign_uploads import jobs_handler
 from tests.multipart.conftest import MIB, Api, put
 from tests.signer.support import REPO_ROOT
 
@@ -26,7 +27,9 @@ def test_every_route_the_api_serves_is_in_the_document() -> None:
     documented = {f"{method.upper()} {path}" for path, item in SPEC["paths"].items() for method in item
                   if method in ("get", "post", "delete")}  # fmt: skip
     assert set(policies.MULTIPART_ROUTE_KEYS) <= documented
-    assert {"POST /", "POST /healthcheck"} | set(policies.MULTIPART_ROUTE_KEYS) == documented
+    assert {"POST /", "POST /healthcheck", *jobs_handler.ROUTES} | set(
+        policies.MULTIPART_ROUTE_KEYS
+    ) == documented
     assert any("plan" in path for path in SPEC["paths"])
 
 
