@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from _thread import get_ident  # builtin: no import cost on the cold path
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -193,7 +192,9 @@ def marshal(value: Any) -> dict[str, Any]:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, (int, Decimal)):
+    if (
+        isinstance(value, int) or type(value).__name__ == "Decimal"
+    ):  # decimal's import is left off the cold path
         return {"N": str(value)}
     if isinstance(value, float):
         return {"N": repr(value)}
@@ -215,6 +216,8 @@ def unmarshal(value: Mapping[str, Any]) -> Any:
     if kind == "S":
         return data
     if kind == "N":
+        from decimal import Decimal
+
         number = Decimal(data)
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == "M":

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 # A namespace package from the repository root (tests, bench, and mypy's view); top-level modules
 # at the zip root, where the Lambda runtime imports ``handler``.
 if TYPE_CHECKING or __package__:
-    from . import jobs, media
+    from . import job_record, media
     from .config import Config, ConfigError, load_config
     from .contract import RequestError, UploadRequest, parse_event
     from .dynamodb import DynamoDBError, Table
@@ -29,7 +29,7 @@ if TYPE_CHECKING or __package__:
     from .sigv4 import PutPresigner
     from .subject_key import subject_key
 else:
-    import jobs
+    import job_record
     import media
     from config import Config, ConfigError, load_config
     from contract import RequestError, UploadRequest, parse_event
@@ -155,12 +155,12 @@ def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any
         )
         record(config, job_id=job_id, subject_hash=owner, prefix=prefix, request=request,
                urls_expire_at=urls_expire_at, now=now)  # fmt: skip
-    playback = jobs.playback_path(file.path for file in request.files)
+    playback = job_record.playback_path(file.path for file in request.files)
     return {
         "jobId": job_id,
         "prefix": prefix,
         "expiresIn": config.url_ttl_seconds,
-        "expiresAt": jobs.iso(urls_expire_at),
+        "expiresAt": job_record.iso(urls_expire_at),
         "playbackUrl": None if playback is None else f"{config.public_base_url}/{prefix}{playback}",
         "uploads": uploads,
     }
@@ -176,7 +176,7 @@ def record(
     urls_expire_at: int,
     now: float,
 ) -> None:
-    """Write the job record before any URL leaves: every upload then finds its job (``jobs.py``)."""
+    """Write the job record before any URL leaves: every upload then finds its job (``job_record.py``)."""
     assert config.jobs_table is not None
     table = Table(
         config.jobs_table,
@@ -185,7 +185,7 @@ def record(
         endpoint_url=config.dynamodb_endpoint_url,
     )
     try:
-        jobs.record_signed(
+        job_record.record_signed(
             table,
             job_id=job_id,
             subject_hash=subject_hash,
@@ -196,5 +196,5 @@ def record(
             max_files=config.max_files,
             now=now,
         )
-    except jobs.JobError as error:
+    except job_record.JobError as error:
         raise RequestError(error.status, error.code, error.message) from None
