@@ -38,7 +38,7 @@ from local.jobs import LocalAws, LocalJobs, LocalServices
 from local.multipart_gateway import multipart_endpoint
 from local.s3_emulator import LOCAL_CREDENTIALS, LOCAL_REGION, S3Emulator, s3_client
 from local.tokens import LocalTokens
-from local.transcoding import s3_fetcher, subscribe_processor
+from local.transcoding import s3_fetcher, subscribe_processor, with_processor_status
 from processor.settings import ProcessorSettings
 from tools import cdn_config as cdn_config_tool
 
@@ -284,7 +284,7 @@ class LocalStack:
         def signer(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return handler(event, context, environment)
 
-        def jobs_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        def upload_jobs(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return self.jobs.invoke(event, context) or {}
 
         origins = self.cors_allowed_origins
@@ -297,7 +297,6 @@ class LocalStack:
                 signer_endpoint(signer, origins, tokens=self.tokens),
                 methods=list(ANY_METHOD),
             ),
-            *job_routes(jobs_function, origins, self.tokens, iam),
             # The health check's AWS_IAM route: the local credentials stand for its role.
             Route(
                 "/healthcheck",
@@ -319,8 +318,12 @@ class LocalStack:
             fetch_source=s3_fetcher(s3, self.config.bucket_name),
         )  # fmt: skip
         # A completed upload job holding a raw source.<ext> starts the processor, as the cloud's
-        # transcoding rule starts MediaConvert (docs/transcoding.md).
+        # transcoding rule starts MediaConvert, and its status reads through GET /jobs/{jobId}
+        # as the cloud's does (docs/transcoding.md).
         subscribe_processor(self.bus, processor_app.state.on_job_event)
+        routes[1:1] = job_routes(  # after POST /, where API Gateway's route order puts them
+            with_processor_status(upload_jobs, processor_app.state.store), origins, self.tokens, iam
+        )
         routes.append(Mount("/", app=processor_app))
 
         @contextlib.asynccontextmanager

@@ -464,6 +464,12 @@ def test_a_raw_upload_starts_the_local_processor_under_its_job_id(stack: LocalSt
             break
         time.sleep(0.2)
     assert status == "ready", reply.text
+    # One flow for the app: GET /jobs/{jobId} answers as the cloud's does once MediaConvert is done.
+    processed = reply.json()
+    job = httpx.get(f"{stack.base_url}/jobs/{signed['jobId']}").json()
+    assert job["status"] == "ready" and job["renditions"] == processed["renditions"]
+    assert job["playbackUrl"] == processed["playbackUrl"]
+    assert "source.mp4" in [f["path"] for f in job["files"]]
     started = [
         json.loads(line) for line in (stack.settings.data_dir / "events.jsonl").read_text().splitlines()
     ]
