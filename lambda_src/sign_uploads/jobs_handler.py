@@ -83,11 +83,12 @@ class Services(Protocol):
 
 
 class AwsServices:
-    """boto3 clients, created on first use (the Lambda runtime ships boto3)."""
+    """boto3 clients, created on first use (the Lambda runtime ships boto3; ``clients`` lets tests
+    hand in stubbed ones). The transcoding function's services extend these."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clients: Mapping[str, Any] | None = None) -> None:
         self.config = config
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, Any] = dict(clients or {})
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:

@@ -24,12 +24,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING or __package__:
-    from . import events, jobs, media, transcoding
+    from . import events, jobs, jobs_handler, media, transcoding
     from .config import Config, ConfigError, load_config
     from .dynamodb import Table
 else:
     import events
     import jobs
+    import jobs_handler
     import media
     import transcoding
     from config import Config, ConfigError, load_config
@@ -57,22 +58,8 @@ class Services(Protocol):
         """PutEvents on the custom bus; raises if any entry failed."""
 
 
-class AwsServices:
-    """boto3 clients, created on first use (``clients`` lets tests hand in stubbed ones)."""
-
-    def __init__(self, config: Config, clients: Mapping[str, Any] | None = None) -> None:
-        self.config = config
-        self._clients: dict[str, Any] = dict(clients or {})
-
-    def _client(self, service: str) -> Any:
-        if service not in self._clients:
-            import boto3
-
-            endpoint = self.config.endpoint_url if service == "s3" else None
-            self._clients[service] = boto3.client(
-                service, region_name=self.config.region, endpoint_url=endpoint
-            )
-        return self._clients[service]
+class AwsServices(jobs_handler.AwsServices):
+    """The jobs function's boto3 clients and PutEvents, plus MediaConvert and the S3 calls below."""
 
     def probe(self, file_url: str) -> dict[str, Any]:
         return dict(self._client("mediaconvert").probe(InputFiles=[{"FileUrl": file_url}]))
@@ -98,16 +85,6 @@ class AwsServices:
             CacheControl=cache_control,
             ContentEncoding=media.CONTENT_ENCODING,
         )
-
-    def publish(self, entries: list[dict[str, Any]]) -> None:
-        if self.config.event_bus_name is None or not entries:
-            return
-        bus = self.config.event_bus_name
-        reply = self._client("events").put_events(
-            Entries=[{**entry, "EventBusName": bus} for entry in entries]
-        )
-        if reply.get("FailedEntryCount"):
-            raise RuntimeError(f"PutEvents failed for {reply['FailedEntryCount']} entries")
 
 
 _SERVICES: dict[Config, AwsServices] = {}
