@@ -43,8 +43,6 @@ class HealthCheckArgs:
     config: HealthCheckConfig
     signer_endpoint: pulumi.Input[str]
     cdn_base_url: pulumi.Input[str]
-    bucket_name: pulumi.Input[str]
-    bucket_arn: pulumi.Input[str]
     # The signer API: the check signs on its POST /healthcheck route with its role.
     api_execution_arn: pulumi.Input[str]
 
@@ -60,7 +58,6 @@ class HealthCheck(pulumi.ComponentResource):
         environment: dict[str, pulumi.Input[str]] = {
             "SIGNER_URL": args.signer_endpoint,
             "CDN_BASE_URL": args.cdn_base_url,
-            "BUCKET": args.bucket_name,
             "STACK": config.stack,
             "METRIC_NAMESPACE": policies.HEALTH_CHECK_NAMESPACE,
             "JOB_PREFIX": policies.HEALTH_CHECK_JOB_PREFIX,
@@ -68,8 +65,8 @@ class HealthCheck(pulumi.ComponentResource):
         }
 
         def permissions(log_group_arn: str) -> pulumi.Output[dict]:
-            return pulumi.Output.all(args.bucket_arn, args.api_execution_arn).apply(
-                lambda v: policies.health_check_permissions(v[0], config.prefix, log_group_arn, v[1])
+            return pulumi.Output.from_input(args.api_execution_arn).apply(
+                lambda api: policies.health_check_permissions(log_group_arn, api)
             )
 
         deployed = python_function(
@@ -77,7 +74,7 @@ class HealthCheck(pulumi.ComponentResource):
             PythonFunctionArgs(
                 function_name=config.function_name,
                 description="Synthetic upload: sign, PUT, read back through the CDN; EMF metrics",
-                role_description="Synthetic upload check: signs on its own API route, deletes its probes, writes its logs",
+                role_description="Synthetic upload check: calls its own API routes (sign, job status, delete), writes its logs",
                 policy_name="health-check",
                 permissions=permissions,
                 source_dir=SOURCE_DIR,

@@ -96,8 +96,6 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
                 config.health_check,
                 signer_endpoint=api.endpoint,
                 cdn_base_url=cdn.base_url,
-                bucket_name=media.bucket.bucket,
-                bucket_arn=media.bucket.arn,
                 api_execution_arn=api.api.execution_arn,
             ),
         )

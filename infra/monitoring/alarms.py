@@ -137,7 +137,8 @@ def runbooks(t: AlarmTargets) -> dict[str, str]:
         f"alarm-delivery-failed-{CDN_METRICS_REGION}": "SNS failed to deliver a CloudFront alarm "
         f"notification from the {CDN_METRICS_REGION} twin topic to a subscriber. Check that topic's "
         "subscriptions (each pager must be subscribed to both topics).",
-        "healthcheck-failing": "The synthetic upload (sign -> PUT -> read through the CDN, CORS, ETag) failed "
+        "healthcheck-failing": "The synthetic upload (sign -> PUT -> wait for complete -> read through the CDN, CORS, "
+        "ETag -> delete) failed "
         "for two runs in a row, or stopped reporting. The failing step is in the 'failedStep' field of "
         f"the check's log lines (/aws/lambda/{t.health_check_function_name}).",
         **({} if t.jobs is None else _jobs_runbooks(t.jobs)),

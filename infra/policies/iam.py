@@ -7,12 +7,10 @@ from typing import Any
 from infra.policies.jobs import health_check_job_route_arns, record_jobs
 from infra.policies.statements import document, same_account, service_trust, write_own_logs
 
-# The synthetic check signs jobs whose ids start with this prefix, reserved for it by the signer; its
-# role may delete only those objects, and a lifecycle rule expires any it failed to delete.
-from lambda_src.sign_uploads.keys import HEALTH_CHECK_JOB_PREFIX
+# The synthetic check signs jobs whose ids start with this prefix, reserved for it by the signer; it
+# deletes them through its own job route, and a lifecycle rule expires any it failed to delete.
+from lambda_src.sign_uploads.keys import HEALTH_CHECK_JOB_PREFIX as HEALTH_CHECK_JOB_PREFIX
 
-# The one file each run uploads (lambda_src/health_check/handler.py PROBE_PATH; a test holds them equal).
-HEALTH_CHECK_PROBE_PATH = "probe.m3u8"
 HEALTH_CHECK_LEFTOVER_DAYS = 1
 # What the signer may do to multipart uploads under the prefix besides PutObject.
 SIGNER_MULTIPART_ACTIONS = ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
@@ -63,13 +61,6 @@ def read_secret(sid: str, secret_arn: str) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
 
 
-def probe_object_arns(bucket_arn: str, prefix: str) -> list[str]:
-    """The probe object: ``<prefix>healthcheck-<run>/probe.m3u8``. The check signs on its own IAM
-    route, which always uses the anonymous key layout (never a subject folder), and the signer
-    refuses ``healthcheck-`` jobIds to everyone else, so no user's file can match."""
-    return [f"{bucket_arn}/{prefix}{HEALTH_CHECK_JOB_PREFIX}*/{HEALTH_CHECK_PROBE_PATH}"]
-
-
 def secret_arn_pattern(region: str, account_id: str, secret_name: str) -> str:
     """Secrets Manager appends '-' and six random characters to a secret's name in its ARN."""
     return f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secret_name}-??????"
@@ -80,12 +71,10 @@ def health_check_route_arn(api_execution_arn: str) -> str:
     return f"{api_execution_arn}/*/POST/healthcheck"
 
 
-def health_check_permissions(
-    bucket_arn: str, prefix: str, log_group_arn: str, api_execution_arn: str
-) -> dict[str, Any]:
-    """The synthetic check signs on its IAM-authorized route and uploads through the signer's URLs
-    (no S3 write of its own), reads and deletes its job on its own job routes; it may delete only
-    probe objects and write its own logs (its metrics travel in them as EMF, so no
+def health_check_permissions(log_group_arn: str, api_execution_arn: str) -> dict[str, Any]:
+    """The synthetic check signs on its IAM-authorized route and uploads through the signer's URLs,
+    reads and deletes its job on its own job routes (the jobs function deletes the objects): no S3
+    access of its own. It writes its own logs (its metrics travel in them as EMF, so no
     cloudwatch:PutMetricData)."""
     return document(
         {
@@ -93,12 +82,6 @@ def health_check_permissions(
             "Effect": "Allow",
             "Action": "execute-api:Invoke",
             "Resource": health_check_route_arn(api_execution_arn),
-        },
-        {
-            "Sid": "DeleteOwnProbes",
-            "Effect": "Allow",
-            "Action": "s3:DeleteObject",
-            "Resource": probe_object_arns(bucket_arn, prefix),
         },
         {
             "Sid": "CheckOwnJobs",

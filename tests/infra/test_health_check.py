@@ -10,7 +10,7 @@ import parliament
 import pytest
 
 from infra import config as infra_config
-from infra import health_check, packaging, policies
+from infra import health_check, packaging
 from policy import rules
 from tests.conftest import plan_for, stack_config
 from tests.infra.helpers import (
@@ -47,7 +47,6 @@ def test_health_check_function_is_packaged_like_the_signer(dev: Plan) -> None:
     assert inputs["environment"]["variables"] == {
         "SIGNER_URL": dev.outputs["signerEndpoint"],
         "CDN_BASE_URL": dev.outputs["cdnBaseUrl"],
-        "BUCKET": "lux-video-dev-262a61d7",
         "STACK": "dev",
         "METRIC_NAMESPACE": "LuxVideo/HealthCheck",
         "JOB_PREFIX": "healthcheck-",
@@ -72,7 +71,7 @@ def health_check_policy(plan: Plan) -> dict[str, Any]:
     return document(plan.one(ROLE_POLICY, "monitoring-healthcheck-permissions"), "policy")
 
 
-def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) -> None:
+def test_health_check_role_may_only_call_its_own_routes_and_write_its_logs(dev: Plan) -> None:
     role = dev.one(ROLE, "monitoring-healthcheck-role")
     assert document(role, "assumeRolePolicy")["Statement"][0]["Principal"] == {
         "Service": "lambda.amazonaws.com"
@@ -85,13 +84,6 @@ def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) 
             "Effect": "Allow",
             "Action": "execute-api:Invoke",
             "Resource": f"arn:aws:execute-api:us-west-2:123456789012:{api.id}/*/POST/healthcheck",
-        },
-        {
-            "Sid": "DeleteOwnProbes",
-            "Effect": "Allow",
-            "Action": "s3:DeleteObject",
-            # Only the anonymous layout: the check signs on its IAM route, never in a subject folder.
-            "Resource": ["arn:aws:s3:::lux-video-dev-262a61d7/videos/healthcheck-*/probe.m3u8"],
         },
         {
             # Its job's status and deletion, on its own IAM-authorized job routes only.
@@ -114,9 +106,7 @@ def test_health_check_role_may_only_delete_probes_and_write_its_logs(dev: Plan) 
 
 def test_with_jwt_the_health_check_still_needs_no_secret_and_no_subject_folder(secured: Plan) -> None:
     statements = health_check_policy(secured)["Statement"]
-    assert statements[1]["Resource"] == [
-        "arn:aws:s3:::lux-video-dev-262a61d7/media/uploads/healthcheck-*/probe.m3u8"
-    ]
+    assert not any("s3:" in json.dumps(s) for s in statements)  # it deletes through its job route
     assert not any("secretsmanager" in json.dumps(s) for s in statements)
     env = secured.one(FUNCTION, "monitoring-healthcheck").inputs["environment"]["variables"]
     assert "TOKEN_SECRET_NAME" not in env
@@ -197,9 +187,3 @@ def test_disabling_the_health_check_removes_it_and_its_alarm() -> None:
     )
     body = json.loads(plan.one(DASHBOARD).inputs["dashboardBody"])
     assert "LuxVideo/HealthCheck" not in json.dumps(body)
-
-
-def test_the_delete_grant_names_the_file_the_check_uploads() -> None:
-    from lambda_src.health_check import handler as check
-
-    assert policies.HEALTH_CHECK_PROBE_PATH == check.PROBE_PATH
