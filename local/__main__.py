@@ -10,7 +10,8 @@ import argparse
 import logging
 import sys
 
-from local.stack import DEFAULT_HOST, LocalSettings, LocalStack, LocalStackError
+from local.settings import DEFAULT_HOST, LocalSettings, LocalStackError
+from local.stack import LocalStack
 from local.tokens import LocalTokens
 
 

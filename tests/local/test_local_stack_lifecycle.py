@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from local import settings as settings_module
 from local import stack as stack_module
 from local.s3_emulator import s3_client
 from local.stack import LocalSettings, LocalStack, free_port
@@ -87,7 +88,7 @@ def test_serving_the_lan_opens_only_the_stack_ports_and_no_unsigned_write_succee
         bucket_url = f"{running.aws.endpoint_url}/{running.config.bucket_name}/videos/x.ts"
         assert httpx.put(bucket_url, content=b"x").status_code == 404
         assert httpx.post(f"{running.aws.endpoint_url}/moto-api/reset").status_code == 404
-        lan = stack_module.lan_address()
+        lan = settings_module.lan_address()
         hosts = ["127.0.0.1"] + ([lan] if lan != "127.0.0.1" else [])
         for host in hosts:
             s3 = f"http://{host}:{settings.s3_port}"
@@ -105,7 +106,7 @@ def test_serving_the_lan_opens_only_the_stack_ports_and_no_unsigned_write_succee
 def test_a_lan_address_outside_the_private_ranges_falls_back_to_loopback_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stack_module, "lan_address", lambda: "203.0.113.7")
+    monkeypatch.setattr(settings_module, "lan_address", lambda: "203.0.113.7")
     settings = LocalSettings(host="0.0.0.0", port=9100, s3_port=9101, data_dir=tmp_path)  # noqa: S104
     stack = LocalStack(settings)
     assert stack.advertise_note is not None and "203.0.113.7" in stack.advertise_note
@@ -113,7 +114,7 @@ def test_a_lan_address_outside_the_private_ranges_falls_back_to_loopback_and_say
     assert stack.cdn_config()["signerEndpoint"] == "http://127.0.0.1:9100/"
     cdn_config_tool.validate(stack.cdn_config())
     # A private LAN address is advertised as before.
-    monkeypatch.setattr(stack_module, "lan_address", lambda: "192.168.1.20")
+    monkeypatch.setattr(settings_module, "lan_address", lambda: "192.168.1.20")
     private = LocalStack(settings)
     assert private.advertise_note is None and private.s3_endpoint_url == "http://192.168.1.20:9101"
 
