@@ -96,6 +96,8 @@ class JobTrackingArgs:
     public_base_url: pulumi.Input[str]
     distribution_id: pulumi.Input[str]
     distribution_arn: pulumi.Input[str]
+    # Cloud transcoding is on: a job deleted while MediaConvert works on it cancels that work.
+    cancels_transcodes: bool = False
 
 
 class JobTracking(pulumi.ComponentResource):
@@ -139,6 +141,9 @@ class JobTracking(pulumi.ComponentResource):
                     log_group_arn=log_group_arn,
                     subject_key_secret_arn=subject_key_secret_arn(args.signer, config.region, v[4]),
                     dead_letter_queue_arn=v[5],
+                    transcode_jobs_arn=f"arn:aws:mediaconvert:{config.region}:{v[4]}:jobs/*"
+                    if args.cancels_transcodes
+                    else None,
                 )
             )
 

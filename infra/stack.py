@@ -62,6 +62,7 @@ def build(config: StackConfig) -> dict[str, pulumi.Input[Any]]:
             public_base_url=cdn.base_url,
             distribution_id=cdn.distribution.id,
             distribution_arn=cdn.distribution.arn,
+            cancels_transcodes=config.transcoding is not None,
         ),
     )
     storage.send_events(media)

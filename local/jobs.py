@@ -148,6 +148,10 @@ class LocalServices:
     def publish(self, entries: list[dict[str, Any]]) -> None:
         self._bus.put(entries)
 
+    def cancel_transcode(self, transcode_job_id: str) -> bool:
+        """No local record carries a MediaConvert job (the local processor is not cancelled)."""
+        return False
+
 
 class LocalJobs:
     """Routes S3's events to the jobs function, sweeps on a schedule, answers the job routes."""

@@ -119,6 +119,7 @@ def jobs_schemas() -> dict[str, Any]:
         "properties": {
             "objectsDeleted": {"type": "integer", "minimum": 0},
             "invalidationId": {"type": ["string", "null"], "description": "The CDN invalidation (none for the health check's jobs)."},
+            "transcodeCanceled": {"const": True, "description": "Present when the job was processing: its MediaConvert job was canceled."},
         },
     }  # fmt: skip
     return {"JobStatus": status, "DeletedJob": deleted}

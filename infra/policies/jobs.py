@@ -65,11 +65,14 @@ def jobs_permissions(
     log_group_arn: str,
     dead_letter_queue_arn: str,
     subject_key_secret_arn: str | None = None,
+    transcode_jobs_arn: str | None = None,
 ) -> dict[str, Any]:
     """The jobs function reads and updates job records (and queries the open-jobs index, never
     the table), reads and deletes objects only under the prefix, lists only the prefix, invalidates
     only this distribution, puts events only on its own bus and sends an event it failed on to its
-    dead-letter queue (Lambda's on-failure destination); with JWT it reads the subject key."""
+    dead-letter queue (Lambda's on-failure destination); with JWT it reads the subject key; with
+    transcoding it cancels the MediaConvert job of a job deleted while processing (MediaConvert jobs
+    have no queue condition: ``transcode_jobs_arn`` is this account's and region's jobs)."""
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadAndUpdateJobs", "Effect": "Allow", "Action": list(JOBS_TABLE_ACTIONS), "Resource": table_arn},
         {
@@ -108,6 +111,15 @@ def jobs_permissions(
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": subject_key_secret_arn,
+            }
+        )
+    if transcode_jobs_arn is not None:
+        statements.append(
+            {
+                "Sid": "CancelTranscodesOfDeletedJobs",
+                "Effect": "Allow",
+                "Action": "mediaconvert:CancelJob",
+                "Resource": transcode_jobs_arn,
             }
         )
     return document(*statements)

@@ -81,6 +81,9 @@ class Services(Protocol):
     def publish(self, entries: list[dict[str, Any]]) -> None:
         """PutEvents on the custom bus; raises if any entry failed."""
 
+    def cancel_transcode(self, transcode_job_id: str) -> bool:
+        """Cancel a MediaConvert job; False if it had already finished (or is unknown)."""
+
 
 class AwsServices:
     """boto3 clients, created on first use (the Lambda runtime ships boto3; ``clients`` lets tests
@@ -141,6 +144,17 @@ class AwsServices:
         )
         if reply.get("FailedEntryCount"):
             raise RuntimeError(f"PutEvents failed for {reply['FailedEntryCount']} entries")
+
+    def cancel_transcode(self, transcode_job_id: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client("mediaconvert").cancel_job(Id=transcode_job_id)
+        except ClientError as failure:  # finished, already canceled, or gone: nothing to stop
+            if failure.response.get("Error", {}).get("Code") in ("ConflictException", "NotFoundException"):
+                return False
+            raise
+        return True
 
 
 _SERVICES: dict[Config, AwsServices] = {}
@@ -325,6 +339,10 @@ def delete_job(
     are not invalidated: their paths are never reused, and past 1,000 paths a month each
     invalidation is billed."""
     prefix = str(record["prefix"])
+    canceled = False
+    if record.get("status") == jobs.PROCESSING and record.get("mediaConvertJobId"):
+        # Stop paying for outputs nobody will see (their state changes are then ignored).
+        canceled = services.cancel_transcode(str(record["mediaConvertJobId"]))
     deleted = services.delete_prefix(prefix)
     invalidation = None
     if not str(record["jobId"]).startswith(HEALTH_CHECK_JOB_PREFIX) and (
@@ -341,7 +359,8 @@ def delete_job(
             ]
         )
     view = jobs.status_view(updated, public_base_url=config.public_base_url, now=now)
-    return {**view, "objectsDeleted": deleted, "invalidationId": invalidation}
+    result = {**view, "objectsDeleted": deleted, "invalidationId": invalidation}
+    return {**result, "transcodeCanceled": True} if canceled else result
 
 
 # --- logs and metrics ------------------------------------------------------------------------------

@@ -208,3 +208,16 @@ def test_the_plan_shows_the_job_settings_the_function_ships(on: Plan) -> None:
     # The same bytes go into the function's zip.
     archive = [r for r in on.as_json()["resources"] if r["type"] == FUNCTION and r["name"] == "transcoding"]
     assert "transcoding_job.json" in archive[0]["inputs"]["code"]["archive"]
+
+
+def test_the_jobs_function_may_cancel_transcodes_only_with_transcoding_on(on: Plan) -> None:
+    """A job deleted while MediaConvert works on it stops that work (and its bill)."""
+    granted = document(on.one(ROLE_POLICY, "jobs-permissions"), "policy")
+    assert statement(granted, "CancelTranscodesOfDeletedJobs") == {
+        "Sid": "CancelTranscodesOfDeletedJobs",
+        "Effect": "Allow",
+        "Action": "mediaconvert:CancelJob",
+        "Resource": "arn:aws:mediaconvert:us-west-2:123456789012:jobs/*",
+    }
+    off = document(plan_for("dev").one(ROLE_POLICY, "jobs-permissions"), "policy")
+    assert "mediaconvert" not in json.dumps(off)

@@ -44,6 +44,7 @@ class RecordingServices(jobs_handler.AwsServices):
         super().__init__(config)
         self.invalidations: list[str] = []
         self.published: list[dict[str, Any]] = []
+        self.canceled: list[str] = []
 
     def invalidate(self, path: str, reference: str) -> str | None:
         self.invalidations.append(path)
@@ -51,6 +52,10 @@ class RecordingServices(jobs_handler.AwsServices):
 
     def publish(self, entries: list[dict[str, Any]]) -> None:
         self.published.extend(entries)
+
+    def cancel_transcode(self, transcode_job_id: str) -> bool:
+        self.canceled.append(transcode_job_id)
+        return True
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ EventBridge delivers them, from the objects actually stored."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
 import httpx
 import pytest
 
-from lambda_src.sign_uploads import events, jobs_handler
+from lambda_src.sign_uploads import events, jobs, jobs_handler
 from tests.signer.support import BUCKET, REGION, call, make_event
 
 SUBJECT = {"sub": "user-1"}
@@ -192,3 +193,56 @@ def test_a_record_that_cannot_be_written_hands_out_no_url(
     signer_env.setenv("JOBS_TABLE", "no-such-table")
     reply = call(make_event({"files": [{"path": "a.m3u8", "size": 1}]}, claims=SUBJECT))
     assert reply.status == 503 and reply.error_code == "unavailable" and "uploads" not in reply.json
+
+
+def test_deleting_a_job_mediaconvert_is_working_on_cancels_that_work(cloud: dict[str, Any]) -> None:
+    """The bill: outputs of a deleted job would be transcoded (and paid) for nobody."""
+    source = {"source.mp4": b"\0" * 64}
+    signed = sign(source, SUBJECT)
+    upload(signed, source, cloud)
+    pk = f"{signed['prefix'][len('videos/') :].rstrip('/')}"
+    table = jobs_table()
+    assert jobs.set_status(
+        table, pk, jobs.PROCESSING, now=time.time(), fields={"mediaConvertJobId": "1700-abc"}
+    )
+    status, view = api(jobs_handler.DELETE_ROUTE, signed["jobId"], cloud, SUBJECT)
+    assert status == 200 and view["transcodeCanceled"] is True
+    assert cloud["services"].canceled == ["1700-abc"]
+    # A job that is not processing has nothing to cancel.
+    other = sign({"a.m3u8": b"#EXTM3U\n"}, SUBJECT)
+    assert "transcodeCanceled" not in api(jobs_handler.DELETE_ROUTE, other["jobId"], cloud, SUBJECT)[1]
+    assert cloud["services"].canceled == ["1700-abc"]
+
+
+def test_mediaconvert_cancel_tolerates_a_finished_job() -> None:
+    from botocore.stub import Stubber
+
+    from lambda_src.sign_uploads.config import load_config
+
+    services = jobs_handler.AwsServices(load_config(os.environ))
+    import boto3
+
+    client = boto3.client("mediaconvert", region_name=REGION)
+    services._clients["mediaconvert"] = client
+    with Stubber(client) as stub:
+        stub.add_response("cancel_job", {}, {"Id": "1"})
+        stub.add_client_error(
+            "cancel_job", "ConflictException", http_status_code=409, expected_params={"Id": "2"}
+        )
+        stub.add_client_error(
+            "cancel_job", "AccessDeniedException", http_status_code=403, expected_params={"Id": "3"}
+        )
+        assert services.cancel_transcode("1") is True
+        assert services.cancel_transcode("2") is False
+        with pytest.raises(Exception, match="AccessDenied"):
+            services.cancel_transcode("3")
+
+
+def jobs_table() -> Any:
+    from lambda_src.sign_uploads.config import load_config
+    from lambda_src.sign_uploads.dynamodb import Table
+
+    config = load_config(os.environ)
+    assert config.jobs_table is not None
+    return Table(config.jobs_table, region=config.region, credentials=config.credentials,
+                 endpoint_url=config.dynamodb_endpoint_url)  # fmt: skip
