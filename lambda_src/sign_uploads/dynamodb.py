@@ -22,7 +22,7 @@ else:
 if TYPE_CHECKING:
     from http.client import HTTPConnection
 
-    from .config import Credentials
+    from .config import Config, Credentials
 
 API_VERSION = "DynamoDB_20120810"
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -137,6 +137,23 @@ class Table:
             kind = str(document.get("__type", f"HTTP{status}")).rsplit("#", 1)[-1][:100]
             raise DynamoDBError(kind, f"{operation} answered {status}")
         return document if isinstance(document, dict) else {}
+
+
+def jobs_table(config: Config, function: str) -> Table:
+    """The job table of a function's config (``JOBS_TABLE``, its region, credentials and endpoint);
+    ``function`` names the caller in the error when the variable is missing."""
+    if config.jobs_table is None:
+        if TYPE_CHECKING or __package__:
+            from .config import ConfigError
+        else:
+            from config import ConfigError
+        raise ConfigError(f"JOBS_TABLE is required by the {function}")
+    return Table(
+        config.jobs_table,
+        region=config.region,
+        credentials=config.credentials,
+        endpoint_url=config.dynamodb_endpoint_url,
+    )
 
 
 def _add_expression(

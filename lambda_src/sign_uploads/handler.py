@@ -22,22 +22,22 @@ if TYPE_CHECKING or __package__:
     from . import job_record, media
     from .config import Config, ConfigError, load_config
     from .contract import RequestError, UploadRequest, parse_event
-    from .dynamodb import DynamoDBError, Table
+    from .dynamodb import DynamoDBError, jobs_table
     from .keys import job_prefix, subject_hash
     from .responses import error as _error
     from .responses import respond as _respond
-    from .sigv4 import PutPresigner
+    from .sigv4 import PutPresigner, presigner_args
     from .subject_key import subject_key
 else:
     import job_record
     import media
     from config import Config, ConfigError, load_config
     from contract import RequestError, UploadRequest, parse_event
-    from dynamodb import DynamoDBError, Table
+    from dynamodb import DynamoDBError, jobs_table
     from keys import job_prefix, subject_hash
     from responses import error as _error
     from responses import respond as _respond
-    from sigv4 import PutPresigner
+    from sigv4 import PutPresigner, presigner_args
     from subject_key import subject_key
 
 if TYPE_CHECKING:
@@ -105,17 +105,7 @@ def sign(request: UploadRequest, config: Config, *, now: float) -> dict[str, Any
     job_id = request.job_id or os.urandom(16).hex()  # 128 random bits: unguessable
     hmac_key = None if request.subject is None else subject_key(config, now=now)  # once per container
     prefix = job_prefix(config.prefix, request.subject, job_id, hmac_key)
-    credentials = config.credentials
-    presigner = PutPresigner(
-        access_key=credentials.access_key,
-        secret_key=credentials.secret_key,
-        session_token=credentials.session_token,
-        region=config.region,
-        bucket=config.bucket,
-        expires=config.url_ttl_seconds,
-        now=now,
-        endpoint_url=config.endpoint_url,
-    )
+    presigner = PutPresigner(**presigner_args(config, now))
     uploads = []
     for file in request.files:
         key = prefix + file.path  # paths are validated to the URL-safe alphabet: no quoting needed
@@ -177,13 +167,7 @@ def record(
     now: float,
 ) -> None:
     """Write the job record before any URL leaves: every upload then finds its job (``job_record.py``)."""
-    assert config.jobs_table is not None
-    table = Table(
-        config.jobs_table,
-        region=config.region,
-        credentials=config.credentials,
-        endpoint_url=config.dynamodb_endpoint_url,
-    )
+    table = jobs_table(config, "signer")
     try:
         job_record.record_signed(
             table,

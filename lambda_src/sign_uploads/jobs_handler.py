@@ -35,7 +35,7 @@ if TYPE_CHECKING or __package__:
         is_health_check_caller,
         subject_of,
     )
-    from .dynamodb import DynamoDBError, Table
+    from .dynamodb import DynamoDBError, Table, jobs_table
     from .keys import HEALTH_CHECK_JOB_PREFIX, subject_hash
     from .responses import error, respond
     from .subject_key import subject_key
@@ -51,7 +51,7 @@ else:
         is_health_check_caller,
         subject_of,
     )
-    from dynamodb import DynamoDBError, Table
+    from dynamodb import DynamoDBError, Table, jobs_table
     from keys import HEALTH_CHECK_JOB_PREFIX, subject_hash
     from responses import error, respond
     from subject_key import subject_key
@@ -171,12 +171,7 @@ def handler(
     other hosts (the local stack, tests)."""
     now = time.time() if now is None else now
     config = load_config(os.environ if environ is None else environ)
-    if config.jobs_table is None:
-        raise ConfigError("JOBS_TABLE is required by the jobs function")
-    table = Table(
-        config.jobs_table, region=config.region, credentials=config.credentials,
-        endpoint_url=config.dynamodb_endpoint_url,
-    )  # fmt: skip
+    table = jobs_table(config, "jobs function")
     if services is None:
         services = _SERVICES.setdefault(config, AwsServices(config))
     if "routeKey" in event:

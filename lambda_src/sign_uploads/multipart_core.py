@@ -21,19 +21,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING or __package__:
     from . import jobs, media
     from .contract import JOB_ID_PATTERN, RequestError, json_integer, path_problem_of, subject_of
-    from .dynamodb import Table
+    from .dynamodb import Table, jobs_table
     from .keys import HEALTH_CHECK_JOB_PREFIX, job_prefix, subject_hash
     from .s3_api import S3, S3Error
-    from .sigv4 import S3Presigner
+    from .sigv4 import S3Presigner, presigner_args
     from .subject_key import subject_key
 else:
     import jobs
     import media
     from contract import JOB_ID_PATTERN, RequestError, json_integer, path_problem_of, subject_of
-    from dynamodb import Table
+    from dynamodb import Table, jobs_table
     from keys import HEALTH_CHECK_JOB_PREFIX, job_prefix, subject_hash
     from s3_api import S3, S3Error
-    from sigv4 import S3Presigner
+    from sigv4 import S3Presigner, presigner_args
     from subject_key import subject_key
 
 if TYPE_CHECKING:
@@ -170,17 +170,7 @@ def s3_of(config: Config, now: float) -> S3:
 
 
 def presigner_of(config: Config, now: float) -> S3Presigner:
-    credentials = config.credentials
-    return S3Presigner(
-        access_key=credentials.access_key,
-        secret_key=credentials.secret_key,
-        session_token=credentials.session_token,
-        region=config.region,
-        bucket=config.bucket,
-        expires=config.url_ttl_seconds,
-        now=now,
-        endpoint_url=config.endpoint_url,
-    )
+    return S3Presigner(**presigner_args(config, now))
 
 
 def check_bound(s3: S3, key: str, upload_id: str) -> None:
@@ -262,9 +252,7 @@ def declared_size(config: Config, ref: jobs.ObjectRef, now: float) -> int | None
 
 
 def table_of(config: Config) -> Table:
-    assert config.jobs_table is not None
-    return Table(config.jobs_table, region=config.region, credentials=config.credentials,
-                 endpoint_url=config.dynamodb_endpoint_url)  # fmt: skip
+    return jobs_table(config, "multipart routes")
 
 
 def object_headers(file: NewFile) -> dict[str, str]:

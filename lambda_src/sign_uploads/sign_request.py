@@ -26,12 +26,12 @@ if TYPE_CHECKING or __package__:
     from . import media
     from . import multipart_core as core
     from .contract import RequestError
-    from .sigv4 import PutPresigner
+    from .sigv4 import PutPresigner, presigner_args
 else:
     import media
     import multipart_core as core
     from contract import RequestError
-    from sigv4 import PutPresigner
+    from sigv4 import PutPresigner, presigner_args
 
 if TYPE_CHECKING:
     from .config import Config
@@ -92,17 +92,7 @@ def _without_upload_id(
 
 
 def _single_put(file: core.NewFile, config: Config, now: float) -> str:
-    credentials = config.credentials
-    presigner = PutPresigner(
-        access_key=credentials.access_key,
-        secret_key=credentials.secret_key,
-        session_token=credentials.session_token,
-        region=config.region,
-        bucket=config.bucket,
-        expires=config.url_ttl_seconds,
-        now=now,
-        endpoint_url=config.endpoint_url,
-    )
+    presigner = PutPresigner(**presigner_args(config, now))
     return presigner.presign(
         file.key,
         content_type=file.content_type,

@@ -21,7 +21,11 @@ import hashlib
 import hmac
 import time
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
+
+if TYPE_CHECKING:
+    from .config import Config
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SIGNED_HEADERS = "cache-control;content-encoding;content-length;content-type;host"
@@ -78,16 +82,7 @@ class PutPresigner:
     ) -> None:
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
         scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
-        if endpoint_url:
-            parts = urlsplit(endpoint_url)
-            default_port = ":443" if parts.scheme == "https" else ":80"
-            self._host = parts.netloc.removesuffix(default_port)
-            self._origin = f"{parts.scheme}://{parts.netloc}"
-            self._path_prefix = f"/{quote(bucket, safe='')}"
-        else:
-            self._host = regional_host(bucket, region)
-            self._origin = f"https://{self._host}"
-            self._path_prefix = ""
+        self._origin, self._host, self._path_prefix = s3_location(bucket, region, endpoint_url)
         self._key = signing_key(secret_key, amz_date[:8], region)
         self._sts_prefix = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
 
@@ -276,6 +271,22 @@ class S3Presigner:
         signature = hmac.digest(self._key, string_to_sign.encode(), "sha256").hex()
         query = "&".join(f"{n}={v}" for n, v in encoded)
         return f"{self._origin}{path}?{query}&X-Amz-Signature={signature}"
+
+
+def presigner_args(config: Config, now: float) -> dict[str, Any]:
+    """The keyword arguments of :class:`PutPresigner` and :class:`S3Presigner` for a function's
+    config: its credentials, region, bucket, URL lifetime and S3 endpoint."""
+    credentials = config.credentials
+    return {
+        "access_key": credentials.access_key,
+        "secret_key": credentials.secret_key,
+        "session_token": credentials.session_token,
+        "region": config.region,
+        "bucket": config.bucket,
+        "expires": config.url_ttl_seconds,
+        "now": now,
+        "endpoint_url": config.endpoint_url,
+    }
 
 
 def s3_location(bucket: str, region: str, endpoint_url: str | None) -> tuple[str, str, str]:

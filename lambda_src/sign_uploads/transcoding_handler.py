@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING or __package__:
     from . import events, jobs, jobs_handler, media, transcoding
-    from .config import Config, ConfigError, load_config
-    from .dynamodb import Table
+    from .config import Config, load_config
+    from .dynamodb import Table, jobs_table
 else:
     import events
     import jobs
     import jobs_handler
     import media
     import transcoding
-    from config import Config, ConfigError, load_config
-    from dynamodb import Table
+    from config import Config, load_config
+    from dynamodb import Table, jobs_table
 
 MEDIACONVERT_SOURCE = "aws.mediaconvert"
 STATE_CHANGE = "MediaConvert Job State Change"
@@ -101,12 +101,7 @@ def handler(
     env = os.environ if environ is None else environ
     config = load_config(env)
     settings = transcoding.Settings.from_environ(env)
-    if config.jobs_table is None:
-        raise ConfigError("JOBS_TABLE is required by the transcoding function")
-    table = Table(
-        config.jobs_table, region=config.region, credentials=config.credentials,
-        endpoint_url=config.dynamodb_endpoint_url,
-    )  # fmt: skip
+    table = jobs_table(config, "transcoding function")
     if services is None:
         services = _SERVICES.setdefault(config, AwsServices(config))
     source, detail_type = event.get("source"), event.get("detail-type")
